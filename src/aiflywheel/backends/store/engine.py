@@ -1,0 +1,82 @@
+"""Open the metadata store named by a URL and bring its schema to the newest migration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.pool import NullPool
+
+from aiflywheel.errors import InvalidInput
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+_SUPPORTED = ("sqlite", "postgresql")
+
+
+def open_store(url: str, migrate: bool = True) -> Engine:
+    """Return an engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``).
+
+    SQLite runs in WAL mode with foreign keys on and a generous busy timeout, so that
+    job worker processes and the CLI can write to the same file at once.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise InvalidInput(
+            f"store URL {url!r} is not a database URL (sqlite:///PATH or postgresql+psycopg://...)"
+        ) from exc
+    backend = parsed.get_backend_name()
+    if backend not in _SUPPORTED:
+        raise InvalidInput(
+            f"store URL {url!r}: backend {backend!r} is not supported; use one of {', '.join(_SUPPORTED)}"
+        )
+    if backend == "postgresql" and parsed.drivername == "postgresql":
+        # SQLAlchemy 2.0 maps a bare postgresql:// to psycopg2, which we do not install.
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite":
+        engine = _sqlite_engine(parsed)
+    else:
+        engine = create_engine(parsed, pool_pre_ping=True)
+    if migrate:
+        try:
+            upgrade(engine)
+        except OperationalError as exc:
+            raise InvalidInput(
+                f"cannot open the store at {parsed.render_as_string(hide_password=True)}: {exc.orig}"
+            ) from exc
+    return engine
+
+
+def _sqlite_engine(parsed) -> Engine:
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    # Each process owns its connections; NullPool keeps file handles from outliving a fork.
+    engine = create_engine(parsed, poolclass=NullPool, connect_args={"timeout": 60})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    return engine
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply migrations up to ``revision`` (idempotent)."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)

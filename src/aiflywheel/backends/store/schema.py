@@ -1,0 +1,132 @@
+"""The metadata store's tables (SQLAlchemy Core).
+
+Alembic migrations under ``migrations/versions`` create exactly these;
+``tests/backends/test_store.py`` fails if the two drift apart.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _created_at() -> Column:
+    return Column("created_at", DateTime(timezone=True), nullable=False)
+
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    _created_at(),
+)
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", ForeignKey("projects.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    _created_at(),
+    UniqueConstraint("project_id", "name"),
+)
+
+dataset_versions = Table(
+    "dataset_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dataset_id", ForeignKey("datasets.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("artifact", String(100), nullable=False),
+    Column("columns", JSON, nullable=False),
+    Column("row_count", BigInteger, nullable=False),
+    Column("preview", JSON, nullable=False),
+    Column("source", JSON, nullable=False),
+    Column("parent_version_id", ForeignKey("dataset_versions.id"), nullable=True),
+    _created_at(),
+    UniqueConstraint("dataset_id", "version"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", ForeignKey("projects.id"), nullable=False),
+    Column("type", String(50), nullable=False),
+    Column("spec", JSON, nullable=False),
+    Column("state", String(20), nullable=False, index=True),
+    Column("progress", Float, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("result", JSON, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("cancel_requested", Boolean, nullable=False),
+    Column("worker", String(200), nullable=True),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=True),
+    _created_at(),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+)
+
+job_logs = Table(
+    "job_logs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("job_id", ForeignKey("jobs.id"), nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("message", Text, nullable=False),
+)
+
+models = Table(
+    "models",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", ForeignKey("projects.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(100), nullable=False),
+    _created_at(),
+    UniqueConstraint("project_id", "name"),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model_id", ForeignKey("models.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("kind", String(100), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("metrics", JSON, nullable=False),
+    Column("primary_metric", String(100), nullable=False),
+    Column("greater_is_better", Boolean, nullable=False),
+    Column("artifact", String(100), nullable=False),
+    Column("dataset_version_id", ForeignKey("dataset_versions.id"), nullable=True),
+    Column("job_id", ForeignKey("jobs.id"), nullable=True),
+    Column("parent_version_id", ForeignKey("model_versions.id"), nullable=True),
+    Column("stage", String(20), nullable=False),
+    _created_at(),
+    UniqueConstraint("model_id", "version"),
+)

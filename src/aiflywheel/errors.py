@@ -1,0 +1,63 @@
+"""Every error Flywheel raises on purpose.
+
+    FlywheelError                 base; carries a stable ``code`` and an ``http_status``
+    ├── InvalidInput        400   the caller sent something unusable (a bad file, row, column, parameter)
+    ├── NotFound            404   a named resource does not exist
+    │   └── KindNotFound    404   no kind is registered under that name
+    ├── Conflict            409   the resource exists, or is in a state that forbids the action
+    └── KindFailed          500   a kind failed while training or predicting on valid input
+
+Foreign exceptions are translated into these at the kind or backend boundary
+(``raise InvalidInput(...) from exc``), so interfaces handle one hierarchy:
+the CLI prints ``message`` and exits non-zero; REST renders ``to_dict()``.
+"""
+
+from __future__ import annotations
+
+
+class FlywheelError(Exception):
+    """Base of all Flywheel errors; ``message`` is a sentence a person can act on."""
+
+    code = "flywheel_error"
+    http_status = 500
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+class InvalidInput(FlywheelError, ValueError):
+    """Raised when input (a file, a row, a column name, a parameter) cannot be used as given."""
+
+    code = "invalid_input"
+    http_status = 400
+
+
+class NotFound(FlywheelError, LookupError):
+    """Raised when a named dataset, job, model version or other resource does not exist."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class KindNotFound(NotFound):
+    """Raised when no kind is registered under the requested name."""
+
+    code = "kind_not_found"
+
+
+class Conflict(FlywheelError):
+    """Raised when a resource already exists or its state forbids the requested action."""
+
+    code = "conflict"
+    http_status = 409
+
+
+class KindFailed(FlywheelError):
+    """Raised when a kind fails on input that passed validation (a bug or resource limit)."""
+
+    code = "kind_failed"
+    http_status = 500
