@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from aiflywheel.errors import InvalidInput
 
 
 class Settings(BaseModel):
@@ -27,7 +30,9 @@ class Settings(BaseModel):
     artifacts_url:
         Where artifacts live: a local folder path or ``file://`` URL.
     workers:
-        How many jobs run at once in ``flywheel up``.
+        How many jobs run at once in ``flywheel up`` (default: the number of cores).
+    executor:
+        Where jobs run: ``process`` (a fresh process per job) or ``thread``.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -36,6 +41,7 @@ class Settings(BaseModel):
     store_url: str
     artifacts_url: str
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    executor: Literal["process", "thread"] = "process"
 
     @classmethod
     def build(
@@ -44,6 +50,7 @@ class Settings(BaseModel):
         store: str | None = None,
         artifacts: str | None = None,
         workers: int | None = None,
+        executor: str | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
         """Resolve flags > ``FLYWHEEL_*`` environment > defaults.
@@ -62,6 +69,16 @@ class Settings(BaseModel):
         )
         store_url = store or env.get("FLYWHEEL_STORE") or f"sqlite:///{home_path / 'flywheel.db'}"
         artifacts_url = artifacts or env.get("FLYWHEEL_ARTIFACTS") or str(home_path / "artifacts")
-        worker_count = workers or (int(env["FLYWHEEL_WORKERS"]) if env.get("FLYWHEEL_WORKERS") else None)
-        extra = {"workers": worker_count} if worker_count else {}
-        return cls(home=home_path, store_url=store_url, artifacts_url=artifacts_url, **extra)
+        extra = {
+            key: value
+            for key, value in (
+                ("workers", workers or env.get("FLYWHEEL_WORKERS")),
+                ("executor", executor or env.get("FLYWHEEL_EXECUTOR")),
+            )
+            if value
+        }
+        try:
+            return cls(home=home_path, store_url=store_url, artifacts_url=artifacts_url, **extra)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise InvalidInput(f"setting {first['loc'][0]}: {first['msg']} (got {first['input']!r})") from exc

@@ -110,6 +110,4 @@ def open_artifact_store(url: str) -> ArtifactStore:
     parsed = urlparse(url)
     if parsed.scheme in ("", "file"):
         return LocalArtifactStore(Path(parsed.path if parsed.scheme else url).expanduser())
-    raise InvalidInput(
-        f"artifact store URL {url!r}: scheme {parsed.scheme!r} is not supported yet; use a folder path"
-    )
+    raise InvalidInput(f"artifact store URL {url!r}: scheme {parsed.scheme!r} is not supported yet; use a folder path")

@@ -6,7 +6,7 @@ up here by name, and every kind, ours included, is declared in the entry-point
 group ``aiflywheel.kinds``::
 
     [project.entry-points."aiflywheel.kinds"]
-    tabular = "aiflywheel.kinds.tabular:TabularKind"
+    my-kind = "my_package.my_kind:MyKind"
 
 The contract, checked for every registered kind by
 ``aiflywheel.testing.check_kind``:
@@ -133,9 +133,7 @@ class Kind(Protocol):
 
     def validate(self, params: BaseModel, columns: tuple[Column, ...]) -> None: ...
 
-    def train(
-        self, data: TrainingData, params: BaseModel, progress: Progress, workdir: Path
-    ) -> TrainResult: ...
+    def train(self, data: TrainingData, params: BaseModel, progress: Progress, workdir: Path) -> TrainResult: ...
 
     def load(self, workdir: Path) -> Predictor: ...
 
@@ -155,11 +153,7 @@ def parse_params(kind: Kind, raw: Mapping[str, Any]) -> BaseModel:
         problems = []
         for error in exc.errors():
             where = ".".join(str(part) for part in error["loc"]) or "params"
-            value = (
-                f" (got {error['input']!r})"
-                if "input" in error and not isinstance(error["input"], dict)
-                else ""
-            )
+            value = f" (got {error['input']!r})" if "input" in error and not isinstance(error["input"], dict) else ""
             problems.append(f"{where}: {error['msg']}{value}")
         raise InvalidInput(f"invalid parameters for kind {kind.name!r}: " + "; ".join(problems)) from exc
 

@@ -1,0 +1,71 @@
+"""Executors run job functions somewhere else than the scheduling loop.
+
+The interface is ``concurrent.futures``' ``submit`` so that a Ray executor can slot in
+later. ``process`` (the default) gives every task a fresh spawned process of its
+own: a task that crashes or leaks memory cannot take other jobs or the server down.
+``thread`` runs tasks in this process, for tests and small machines.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any, Protocol
+
+from aiflywheel.errors import InvalidInput
+
+EXECUTORS = ("process", "thread")
+
+
+class Executor(Protocol):
+    slots: int
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future: ...
+
+    def shutdown(self, wait: bool = True) -> None: ...
+
+
+class ProcessExecutor:
+    """One spawned process per task, at most ``slots`` at once (the caller keeps count)."""
+
+    def __init__(self, slots: int):
+        self.slots = slots
+        self._context = multiprocessing.get_context("spawn")
+        self._pools: set[ProcessPoolExecutor] = set()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future:
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=self._context)
+        self._pools.add(pool)
+        future = pool.submit(fn, *args)
+
+        def release(_: Future) -> None:
+            self._pools.discard(pool)
+            pool.shutdown(wait=False)
+
+        future.add_done_callback(release)
+        return future
+
+    def shutdown(self, wait: bool = True) -> None:
+        for pool in list(self._pools):
+            pool.shutdown(wait=wait, cancel_futures=True)
+
+
+class ThreadExecutor:
+    def __init__(self, slots: int):
+        self.slots = slots
+        self._pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="flywheel-job")
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future:
+        return self._pool.submit(fn, *args)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=True)
+
+
+def open_executor(name: str, slots: int) -> Executor:
+    if name == "process":
+        return ProcessExecutor(slots)
+    if name == "thread":
+        return ThreadExecutor(slots)
+    raise InvalidInput(f"executor {name!r} is not one of {', '.join(EXECUTORS)} (ray:// comes later)")

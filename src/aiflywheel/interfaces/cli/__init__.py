@@ -1,0 +1,39 @@
+"""The ``flywheel`` command line: parse, call the kernel, render. No business logic here."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from aiflywheel.errors import FlywheelError
+from aiflywheel.interfaces.cli import datasets, jobs, kinds, models, train, up
+from aiflywheel.interfaces.cli.context import configure
+from aiflywheel.interfaces.cli.render import error
+
+app = typer.Typer(
+    name="flywheel",
+    help="Flywheel: a self-hosted AI cloud. Datasets, training jobs, a model registry and AI services.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.callback()(configure)
+app.add_typer(datasets.app, name="datasets")
+app.add_typer(jobs.app, name="jobs")
+app.add_typer(models.app, name="models")
+app.add_typer(kinds.app, name="kinds")
+app.command("train")(train.train)
+app.command("up")(up.up)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``flywheel`` script: one clear line and a non-zero exit for any Flywheel error."""
+    try:
+        app(args=argv, prog_name="flywheel")
+    except FlywheelError as exc:
+        error(exc.message)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        error("interrupted")
+        sys.exit(130)

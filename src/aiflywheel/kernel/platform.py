@@ -1,0 +1,71 @@
+"""The kernel's front door: one object that holds the backends and the resources of a project.
+
+Interfaces (CLI, REST, SDK) build a ``Platform`` from ``Settings`` and call it; kinds
+never see it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine
+
+from aiflywheel.backends.artifacts import ArtifactStore, open_artifact_store
+from aiflywheel.backends.store import open_store
+from aiflywheel.kernel.datasets import Datasets
+from aiflywheel.kernel.jobs import Job, JobQueue
+from aiflywheel.kernel.kinds import KindRegistry, Predictor
+from aiflywheel.kernel.model_files import unpack
+from aiflywheel.kernel.projects import DEFAULT_PROJECT, ensure_project
+from aiflywheel.kernel.registry import ModelRegistry, ModelVersion
+from aiflywheel.kernel.training import submit_training
+from aiflywheel.settings import Settings
+
+
+class Platform:
+    """Datasets, jobs and models of one project, over the store and artifacts named in ``settings``.
+
+    Examples
+    --------
+    >>> platform = Platform(Settings.build(home=tmp_path))  # doctest: +SKIP
+    >>> platform.datasets.create("claims", Path("claims.csv"))  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        kinds: KindRegistry | None = None,
+        project: str = DEFAULT_PROJECT,
+        engine: Engine | None = None,
+        artifacts: ArtifactStore | None = None,
+        project_id: int | None = None,
+    ):
+        self.settings = settings
+        self.engine = engine or open_store(settings.store_url)
+        self.artifacts = artifacts or open_artifact_store(settings.artifacts_url)
+        self.kinds = kinds or KindRegistry.from_entry_points()
+        self.project_id = project_id or ensure_project(self.engine, project)
+        self.datasets = Datasets(self.engine, self.artifacts, self.project_id, settings.home / "scratch")
+        self.jobs = JobQueue(self.engine, self.project_id)
+        self.models = ModelRegistry(self.engine, self.project_id)
+        self._predictors: dict[str, Predictor] = {}
+
+    def in_project(self, project_id: int) -> Platform:
+        """The same backends, scoped to another project (used by workers running its jobs)."""
+        if project_id == self.project_id:
+            return self
+        return Platform(self.settings, self.kinds, engine=self.engine, artifacts=self.artifacts, project_id=project_id)
+
+    def all_jobs(self) -> JobQueue:
+        """The queue across projects: what workers claim from and recover."""
+        return JobQueue(self.engine, None)
+
+    def train(self, kind: str, dataset: str, params: dict[str, Any], model: str | None = None) -> Job:
+        return submit_training(self, kind, dataset, params, model=model)
+
+    def predictor(self, version: ModelVersion) -> Predictor:
+        """Load (once per process) the predictor of a model version."""
+        if version.artifact not in self._predictors:
+            directory = unpack(version.artifact, self.artifacts, self.settings.home / "cache" / "models")
+            self._predictors[version.artifact] = self.kinds.get(version.kind).load(directory)
+        return self._predictors[version.artifact]

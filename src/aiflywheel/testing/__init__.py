@@ -1,0 +1,6 @@
+"""Tools for testing Flywheel and its plug-ins: the kind conformance suite and a tiny reference kind."""
+
+from aiflywheel.testing.conformance import check_kind
+from aiflywheel.testing.kinds import BaselineKind
+
+__all__ = ["BaselineKind", "check_kind"]

@@ -1,0 +1,66 @@
+"""Shared fixtures: a fresh store per test (SQLite, or PostgreSQL when TEST_STORE_URL is set) and real data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from aiflywheel.backends.store.schema import metadata
+from aiflywheel.kernel.kinds import KindRegistry
+from aiflywheel.kernel.platform import Platform
+from aiflywheel.settings import Settings
+from aiflywheel.testing import BaselineKind
+
+# Read before the autouse fixture clears FLYWHEEL_*; this name is the test suite's, not the product's.
+TEST_STORE_URL = os.environ.get("TEST_STORE_URL")
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _no_flywheel_environment(monkeypatch):
+    for name in list(os.environ):
+        if name.startswith("FLYWHEEL_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"the shared datasets are missing: expected them at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def store_url(tmp_path) -> str:
+    """A URL to an empty metadata store."""
+    if not TEST_STORE_URL:
+        return f"sqlite:///{tmp_path / 'flywheel.db'}"
+    engine = create_engine(TEST_STORE_URL)
+    with engine.begin() as conn:
+        metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+    return TEST_STORE_URL
+
+
+@pytest.fixture
+def settings(tmp_path, store_url) -> Settings:
+    return Settings.build(home=tmp_path / "home", store=store_url, executor="thread", workers=2, environ={})
+
+
+@pytest.fixture
+def kinds() -> KindRegistry:
+    """Entry-point kinds plus the test-only baseline kind."""
+    registry = KindRegistry.from_entry_points()
+    registry.add(BaselineKind)
+    return registry
+
+
+@pytest.fixture
+def platform(settings, kinds) -> Platform:
+    fw = Platform(settings, kinds)
+    yield fw
+    fw.engine.dispose()
