@@ -1,0 +1,74 @@
+"""``flywheel up`` as a real process: demo data, workers in their own processes, and surviving a kill -9."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from aiflywheel.kernel.jobs import JobState
+from aiflywheel.kernel.platform import Platform
+from aiflywheel.settings import Settings
+
+
+def start_up(home, store_url):
+    return subprocess.Popen(
+        [sys.executable, "-m", "aiflywheel", "--home", str(home), "--store", store_url, "up", "--workers", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # so the kill below takes the job processes too, as a crash would
+        env={k: v for k, v in os.environ.items() if not k.startswith("FLYWHEEL_")},
+    )
+
+
+def stop(process, sig=signal.SIGINT):
+    os.killpg(process.pid, sig)
+    return process.communicate(timeout=60)[0]
+
+
+def wait_for(condition, seconds=120.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.slow
+def test_up_seeds_demo_data_runs_jobs_and_survives_a_crash(tmp_path, store_url, shared_data):
+    home = tmp_path / "home"
+    settings = Settings.build(home=home, store=store_url, environ={})
+    server = start_up(home, store_url)
+    try:
+        fw = Platform(settings)
+        assert wait_for(lambda: _has_dataset(fw, "demo-breast-cancer")), "the demo dataset never appeared"
+        demo_job = fw.train("tabular", "demo-breast-cancer", {"target": "diagnosis"})
+        assert wait_for(lambda: fw.jobs.get(demo_job.id).state.finished)
+        assert fw.jobs.get(demo_job.id).state == JobState.SUCCEEDED, fw.jobs.get(demo_job.id).error
+        assert fw.models.get("demo-breast-cancer").metrics["roc_auc"] > 0.95
+
+        fw.datasets.create("claims", shared_data / "fraud" / "vehicle_claims_dev.csv")
+        job = fw.train("tabular", "claims", {"target": "FraudFound_P"})
+        assert wait_for(lambda: fw.jobs.get(job.id).state == JobState.RUNNING)
+    finally:
+        output = stop(server, signal.SIGKILL)
+    assert fw.jobs.get(job.id).state == JobState.RUNNING, output
+
+    restarted = start_up(home, store_url)
+    try:
+        assert wait_for(lambda: fw.jobs.get(job.id).state.finished), "the interrupted job was never finished"
+    finally:
+        output = stop(restarted)
+    finished = fw.jobs.get(job.id)
+    assert finished.state == JobState.SUCCEEDED and finished.attempts == 2, output
+    assert any("died during attempt 1" in line.message for line in fw.jobs.logs(job.id))
+    assert "Flywheel stopped." in output
+    fw.engine.dispose()
+
+
+def _has_dataset(fw, name):
+    return any(d.name == name for d in fw.datasets.list())
