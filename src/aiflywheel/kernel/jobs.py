@@ -240,7 +240,7 @@ class JobQueue:
             values.update(progress=1.0, result=result)
         with self.engine.begin() as conn:
             conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.state == JobState.RUNNING).values(**values))
-        self.log(job_id, f"{state.value}: {error or message}")
+        self.log(job_id, f"{state.value}: {error}" if error else state.value)
 
     def recover(
         self,

@@ -27,19 +27,10 @@ def list_(
         as_json(found)
         return
     rows = [
-        (
-            j.id,
-            j.type,
-            j.spec.get("kind"),
-            j.spec.get("dataset"),
-            j.state.value,
-            f"{j.progress:.0%}",
-            j.message,
-            j.created_at,
-        )
+        (j.id, j.spec.get("kind"), j.spec.get("dataset"), j.state.value, f"{j.progress:.0%}", j.message, j.created_at)
         for j in found
     ]
-    table("jobs", ("id", "type", "kind", "dataset", "state", "progress", "message", "created"), rows)
+    table("jobs", ("id", "kind", "dataset", "state", "progress", "message", "created"), rows)
 
 
 @app.command()

@@ -26,19 +26,16 @@ def list_(
         return
     rows = [
         (
-            v.model,
-            v.version,
+            v.ref,
             v.kind,
             v.stage.value,
             f"{v.primary_metric}={_fmt(v.metrics.get(v.primary_metric))}",
             v.dataset,
-            f"job {v.job_id}" if v.job_id else None,
-            _parent(found, v),
-            v.created_at,
+            v.job_id,
         )
         for v in found
     ]
-    table("models", ("model", "version", "kind", "stage", "metric", "dataset", "job", "parent", "created"), rows)
+    table("model versions", ("version", "kind", "stage", "metric", "dataset", "job"), rows)
 
 
 @app.command()
@@ -60,7 +57,7 @@ def show(
             ("stage", found.stage.value),
             ("dataset", found.dataset),
             ("job", found.job_id),
-            ("parent version id", found.parent_version_id),
+            ("parent", _parent(platform(ctx).models.list(model), found)),
             ("artifact", found.artifact),
             ("created", found.created_at),
             ("params", ", ".join(f"{k}={v}" for k, v in found.params.items())),

@@ -8,9 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
+WRAPPING = {"message", "value", "error", "description", "parameters"}  # long free text may wrap; the rest stays whole
 console = Console()
 errors = Console(stderr=True)
 
@@ -28,9 +30,10 @@ def as_json(value: BaseModel | Sequence[BaseModel] | dict | list) -> None:
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    view = Table(title=title, title_justify="left", header_style="bold")
+    view = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in columns:
-        view.add_column(column, overflow="fold")
+        wraps = column in WRAPPING
+        view.add_column(column, overflow="fold", no_wrap=not wraps, min_width=12 if wraps else None)
     for row in rows:
         view.add_row(*(cell(value) for value in row))
     console.print(view)
@@ -42,7 +45,7 @@ def cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        return value.astimezone().strftime("%Y-%m-%d %H:%M")
     return str(value)
 
 
