@@ -63,4 +63,4 @@ def kinds() -> KindRegistry:
 def platform(settings, kinds) -> Platform:
     fw = Platform(settings, kinds)
     yield fw
-    fw.engine.dispose()
+    fw.close()

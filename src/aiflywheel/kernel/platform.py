@@ -50,6 +50,10 @@ class Platform:
         self.models = ModelRegistry(self.engine, self.project_id)
         self._predictors: dict[str, Predictor] = {}
 
+    def close(self) -> None:
+        """Release the store's connections (a command or process is done with this platform)."""
+        self.engine.dispose()
+
     def in_project(self, project_id: int) -> Platform:
         """The same backends, scoped to another project (used by workers running its jobs)."""
         if project_id == self.project_id:

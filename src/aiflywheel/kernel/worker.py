@@ -92,9 +92,11 @@ def execute(platform: Platform, job: Job) -> JobState:
 def run_in_worker_process(settings: Settings, job_id: int, kinds: KindRegistry | None = None) -> str:
     """Executor entry point: take over job ``job_id`` (claimed by the pool) and run it here."""
     platform = Platform(settings, kinds)
-    queue = platform.all_jobs()
-    job = queue.hand_over(job_id, this_worker())
-    return execute(platform, job).value
+    try:
+        job = platform.all_jobs().hand_over(job_id, this_worker())
+        return execute(platform, job).value
+    finally:
+        platform.close()
 
 
 class WorkerPool:

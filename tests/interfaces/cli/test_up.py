@@ -38,13 +38,22 @@ def wait_for(condition, seconds=120.0):
     return False
 
 
+@pytest.fixture
+def home(tmp_path):
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def fw(home, store_url):
+    platform = Platform(Settings.build(home=home, store=store_url, environ={}))
+    yield platform
+    platform.close()
+
+
 @pytest.mark.slow
-def test_up_seeds_demo_data_runs_jobs_and_survives_a_crash(tmp_path, store_url, shared_data):
-    home = tmp_path / "home"
-    settings = Settings.build(home=home, store=store_url, environ={})
+def test_up_seeds_demo_data_runs_jobs_and_survives_a_crash(home, fw, store_url, shared_data):
     server = start_up(home, store_url)
     try:
-        fw = Platform(settings)
         assert wait_for(lambda: _has_dataset(fw, "demo-breast-cancer")), "the demo dataset never appeared"
         demo_job = fw.train("tabular", "demo-breast-cancer", {"target": "diagnosis"})
         assert wait_for(lambda: fw.jobs.get(demo_job.id).state.finished)
@@ -67,7 +76,6 @@ def test_up_seeds_demo_data_runs_jobs_and_survives_a_crash(tmp_path, store_url, 
     assert finished.state == JobState.SUCCEEDED and finished.attempts == 2, output
     assert any("died during attempt 1" in line.message for line in fw.jobs.logs(job.id))
     assert "Flywheel stopped." in output
-    fw.engine.dispose()
 
 
 def _has_dataset(fw, name):

@@ -24,6 +24,10 @@ class CliState:
             self._platform = Platform(self.settings, project=self.project)
         return self._platform
 
+    def close(self) -> None:
+        if self._platform is not None:
+            self._platform.close()
+
 
 def configure(
     ctx: typer.Context,
@@ -40,6 +44,7 @@ def configure(
     project: Annotated[str, typer.Option(help="Project to work in")] = "default",
 ) -> None:
     ctx.obj = CliState(Settings.build(home=home, store=store, artifacts=artifacts), project)
+    ctx.call_on_close(ctx.obj.close)
 
 
 def state(ctx: typer.Context) -> CliState:
