@@ -24,7 +24,6 @@ FRAUD = Path(__file__).resolve().parents[3] / "shared" / "data" / "fraud"
 VEHICLE = FRAUD / "vehicle_claims_dev.csv"
 CREDITCARD = FRAUD / "creditcard_ulb_sample_dev.csv"
 
-pytestmark = pytest.mark.skipif(not VEHICLE.exists(), reason=f"fraud data not found under {FRAUD}")
 
 
 class FakeProgress:
