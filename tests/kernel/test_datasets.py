@@ -65,3 +65,16 @@ def test_datasets_of_another_project_are_invisible(platform, tmp_path):
     assert other.list() == []
     with pytest.raises(NotFound):
         other.version("mine")
+
+
+def test_an_uploaded_stream_becomes_a_dataset(platform, claims):
+    with open(claims, "rb") as stream:
+        version = platform.datasets.upload("claims", stream, "../../claims.csv")
+    assert version.row_count == 12336 and version.source["file"] == "claims.csv"
+
+
+def test_an_upload_over_the_limit_is_refused_and_leaves_nothing(platform, claims):
+    with open(claims, "rb") as stream, pytest.raises(InvalidInput, match="larger than the limit of 1000 bytes"):
+        platform.datasets.upload("claims", stream, "claims.csv", max_bytes=1000)
+    assert platform.datasets.list() == []
+    assert not any((platform.settings.home / "scratch").iterdir())

@@ -25,7 +25,6 @@ VEHICLE = FRAUD / "vehicle_claims_dev.csv"
 CREDITCARD = FRAUD / "creditcard_ulb_sample_dev.csv"
 
 
-
 class FakeProgress:
     """Records progress reports and log lines; optionally cancels after some reports."""
 

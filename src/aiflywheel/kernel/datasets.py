@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import BaseModel
 from sqlalchemy import Engine, func, insert, select
@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from aiflywheel.backends.artifacts import ArtifactStore
 from aiflywheel.backends.store.schema import dataset_versions, datasets
-from aiflywheel.errors import Conflict, NotFound
+from aiflywheel.errors import Conflict, InvalidInput, NotFound
 from aiflywheel.kernel.clock import UtcDatetime, now
 from aiflywheel.kernel.ingest import ingest
 from aiflywheel.kernel.kinds import Column, TrainingData
@@ -90,6 +90,39 @@ class Datasets:
             },
         }
         return self._add_version(name, record)
+
+    def upload(
+        self,
+        name: str,
+        stream: BinaryIO,
+        filename: str,
+        format: str | None = None,
+        encoding: str = "utf-8",
+        columns: list[str] | None = None,
+        max_bytes: int | None = None,
+    ) -> DatasetVersion:
+        """Ingest an uploaded byte stream (what a REST upload hands over) as the next version of ``name``.
+
+        ``filename`` only names the upload and gives its format; nothing is written outside scratch.
+
+        Raises
+        ------
+        InvalidInput
+            As ``create`` does, or when the upload is larger than ``max_bytes``.
+        """
+        check_name(name, "dataset")
+        safe_name = Path(filename or "").name or "upload"
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self.scratch, prefix="upload-") as folder:
+            path = Path(folder) / safe_name
+            written = 0
+            with open(path, "wb") as out:
+                while chunk := stream.read(1 << 20):
+                    written += len(chunk)
+                    if max_bytes is not None and written > max_bytes:
+                        raise InvalidInput(f"upload {safe_name} is larger than the limit of {max_bytes} bytes")
+                    out.write(chunk)
+            return self.create(name, path, format=format, encoding=encoding, columns=columns, source_name=safe_name)
 
     def _add_version(self, name: str, record: dict[str, Any]) -> DatasetVersion:
         for _ in range(5):  # another writer may take the same version number; try the next one
