@@ -4,7 +4,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
@@ -12,6 +11,7 @@ from aiflywheel.backends.executor import open_executor
 from aiflywheel.kernel.jobs import JobState
 from aiflywheel.kernel.registry import Stage
 from aiflywheel.kernel.worker import WorkerPool, execute
+from aiflywheel.testing import wait_for
 
 
 @pytest.fixture
@@ -19,15 +19,6 @@ def tiny(platform, tmp_path):
     csv = tmp_path / "tiny.csv"
     csv.write_text("x,y\n" + "".join(f"{i},{'a' if i % 3 else 'b'}\n" for i in range(30)))
     return platform.datasets.create("tiny", csv)
-
-
-def wait_for(condition, seconds=60.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_execute_trains_and_registers_with_lineage(platform, tiny):

@@ -2,5 +2,6 @@
 
 from aiflywheel.testing.conformance import check_kind
 from aiflywheel.testing.kinds import BaselineKind
+from aiflywheel.testing.waiting import wait_for
 
-__all__ = ["BaselineKind", "check_kind"]
+__all__ = ["BaselineKind", "check_kind", "wait_for"]

@@ -4,13 +4,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from aiflywheel.kernel.jobs import JobState
 from aiflywheel.kernel.platform import Platform
 from aiflywheel.settings import Settings
+from aiflywheel.testing import wait_for
 
 
 def start_up(home, store_url):
@@ -27,15 +27,6 @@ def start_up(home, store_url):
 def stop(process, sig=signal.SIGINT):
     os.killpg(process.pid, sig)
     return process.communicate(timeout=60)[0]
-
-
-def wait_for(condition, seconds=120.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.fixture
