@@ -9,6 +9,7 @@ own: a task that crashes or leaks memory cannot take other jobs or the server do
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, Protocol
@@ -27,15 +28,23 @@ class Executor(Protocol):
 
 
 class ProcessExecutor:
-    """One spawned process per task, at most ``slots`` at once (the caller keeps count)."""
+    """One spawned process per task, at most ``slots`` at once (the caller keeps count).
 
-    def __init__(self, slots: int):
+    Each task gets an equal share of the cores as its thread budget (``OMP_NUM_THREADS``
+    and the like, set before the task imports anything): numerical libraries otherwise
+    each start a thread per core, and ``slots`` of them oversubscribe the machine.
+    """
+
+    def __init__(self, slots: int, cores: int | None = None):
         self.slots = slots
+        self.threads_per_task = max(1, (cores or os.cpu_count() or 1) // slots)
         self._context = multiprocessing.get_context("spawn")
         self._pools: set[ProcessPoolExecutor] = set()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future:
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=self._context)
+        pool = ProcessPoolExecutor(
+            max_workers=1, mp_context=self._context, initializer=_limit_threads, initargs=(self.threads_per_task,)
+        )
         self._pools.add(pool)
         future = pool.submit(fn, *args)
 
@@ -49,6 +58,14 @@ class ProcessExecutor:
     def shutdown(self, wait: bool = True) -> None:
         for pool in list(self._pools):
             pool.shutdown(wait=wait, cancel_futures=True)
+
+
+def _limit_threads(threads: int) -> None:
+    for variable in _THREAD_VARIABLES:
+        os.environ[variable] = str(threads)
+
+
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 class ThreadExecutor:

@@ -32,6 +32,7 @@ def up(
         f"{slots} worker(s). Stop with Ctrl-C.\n"
         "Try: flywheel train tabular --dataset demo-breast-cancer --target diagnosis --wait",
         highlight=False,
+        soft_wrap=True,
     )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

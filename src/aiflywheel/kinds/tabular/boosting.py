@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +21,7 @@ PROGRESS_STEPS = 100  # at most this many progress reports while boosting
 
 
 def booster_params(task: str, n_classes: int, params: TabularParams) -> dict[str, Any]:
-    """LightGBM parameters: quiet, deterministic for a seed, on every core."""
+    """LightGBM parameters: quiet, deterministic for a seed, on the cores the job may use."""
     objective, metric = _OBJECTIVES[task]
     config: dict[str, Any] = {
         "objective": objective,
@@ -33,7 +32,7 @@ def booster_params(task: str, n_classes: int, params: TabularParams) -> dict[str
         "seed": params.seed,
         "deterministic": True,
         "force_col_wise": True,
-        "num_threads": os.cpu_count() or 1,
+        "num_threads": 0,  # OpenMP's default: OMP_NUM_THREADS if the executor set a budget, else every core
         "verbose": -1,
     }
     if task == "multiclass":
