@@ -2,6 +2,9 @@
 
     FlywheelError                 base; carries a stable ``code`` and an ``http_status``
     ├── InvalidInput        400   the caller sent something unusable (a bad file, row, column, parameter)
+    │   └── PayloadTooLarge 413   a request body or upload over the configured limit
+    ├── Unauthorized        401   no API key, or one that is malformed, unknown or revoked
+    ├── Forbidden           403   the key's role does not allow the action
     ├── NotFound            404   a named resource does not exist
     │   └── KindNotFound    404   no kind is registered under that name
     ├── Conflict            409   the resource exists, or is in a state that forbids the action
@@ -34,6 +37,27 @@ class InvalidInput(FlywheelError, ValueError):
 
     code = "invalid_input"
     http_status = 400
+
+
+class PayloadTooLarge(InvalidInput):
+    """Raised when a request body or an upload is larger than the configured limit."""
+
+    code = "payload_too_large"
+    http_status = 413
+
+
+class Unauthorized(FlywheelError):
+    """Raised when a request carries no API key, or one that is malformed, unknown or revoked."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class Forbidden(FlywheelError):
+    """Raised when a valid key's role does not allow the action."""
+
+    code = "forbidden"
+    http_status = 403
 
 
 class NotFound(FlywheelError, LookupError):

@@ -33,6 +33,10 @@ class Settings(BaseModel):
         How many jobs run at once in ``flywheel up`` (default: the number of cores).
     executor:
         Where jobs run: ``process`` (a fresh process per job) or ``thread``.
+    url, api_key:
+        Where a running Flywheel answers, and the key to call it with (``flywheel predict``, ``feedback``).
+    max_body_bytes:
+        The largest JSON request body the REST API accepts.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -42,6 +46,9 @@ class Settings(BaseModel):
     artifacts_url: str
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     executor: Literal["process", "thread"] = "process"
+    url: str = "http://127.0.0.1:8080"
+    api_key: str | None = None
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
 
     @classmethod
     def build(
@@ -51,6 +58,8 @@ class Settings(BaseModel):
         artifacts: str | None = None,
         workers: int | None = None,
         executor: str | None = None,
+        url: str | None = None,
+        api_key: str | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
         """Resolve flags > ``FLYWHEEL_*`` environment > defaults.
@@ -74,6 +83,9 @@ class Settings(BaseModel):
             for key, value in (
                 ("workers", workers or env.get("FLYWHEEL_WORKERS")),
                 ("executor", executor or env.get("FLYWHEEL_EXECUTOR")),
+                ("url", url or env.get("FLYWHEEL_URL")),
+                ("api_key", api_key or env.get("FLYWHEEL_API_KEY")),
+                ("max_body_bytes", env.get("FLYWHEEL_MAX_BODY_BYTES")),
             )
             if value
         }

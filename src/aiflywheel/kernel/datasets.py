@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from aiflywheel.backends.artifacts import ArtifactStore
 from aiflywheel.backends.store.schema import dataset_versions, datasets
-from aiflywheel.errors import Conflict, InvalidInput, NotFound
+from aiflywheel.errors import Conflict, NotFound, PayloadTooLarge
 from aiflywheel.kernel.clock import UtcDatetime, now
 from aiflywheel.kernel.ingest import ingest
 from aiflywheel.kernel.kinds import Column, TrainingData
@@ -120,7 +120,7 @@ class Datasets:
                 while chunk := stream.read(1 << 20):
                     written += len(chunk)
                     if max_bytes is not None and written > max_bytes:
-                        raise InvalidInput(f"upload {safe_name} is larger than the limit of {max_bytes} bytes")
+                        raise PayloadTooLarge(f"upload {safe_name} is larger than the limit of {max_bytes} bytes")
                     out.write(chunk)
             return self.create(name, path, format=format, encoding=encoding, columns=columns, source_name=safe_name)
 

@@ -31,3 +31,14 @@ def seed_demo(platform) -> list[DatasetVersion]:
         path = Path(folder) / "breast_cancer.csv"
         frame.to_csv(path, index=False)
         return [platform.datasets.create(DEMO_DATASET, path, source_name="scikit-learn load_breast_cancer")]
+
+
+def seed_demo_in_process(settings) -> list[str]:
+    """Executor entry point: seed in a separate process, so the server never imports pandas or scikit-learn."""
+    from aiflywheel.kernel.platform import Platform
+
+    platform = Platform(settings)
+    try:
+        return [created.ref for created in seed_demo(platform)]
+    finally:
+        platform.close()

@@ -12,10 +12,13 @@ from sqlalchemy import Engine
 
 from aiflywheel.backends.artifacts import ArtifactStore, open_artifact_store
 from aiflywheel.backends.store import open_store
+from aiflywheel.kernel.batch import submit_batch_prediction
 from aiflywheel.kernel.datasets import Datasets
+from aiflywheel.kernel.endpoints import Endpoints
 from aiflywheel.kernel.jobs import Job, JobQueue
 from aiflywheel.kernel.kinds import KindRegistry, Predictor
 from aiflywheel.kernel.model_files import unpack
+from aiflywheel.kernel.predictions import Feedback, PredictionLog
 from aiflywheel.kernel.projects import DEFAULT_PROJECT, ensure_project
 from aiflywheel.kernel.registry import ModelRegistry, ModelVersion
 from aiflywheel.kernel.training import submit_training
@@ -39,6 +42,7 @@ class Platform:
         engine: Engine | None = None,
         artifacts: ArtifactStore | None = None,
         project_id: int | None = None,
+        prediction_log: PredictionLog | None = None,
     ):
         self.settings = settings
         self.engine = engine or open_store(settings.store_url)
@@ -48,17 +52,29 @@ class Platform:
         self.datasets = Datasets(self.engine, self.artifacts, self.project_id, settings.home / "scratch")
         self.jobs = JobQueue(self.engine, self.project_id)
         self.models = ModelRegistry(self.engine, self.project_id)
+        self.endpoints = Endpoints(self.engine, self.project_id, self.models)
+        # One log per process, shared by every project: ``flywheel up`` starts its writer thread.
+        self.prediction_log = prediction_log or PredictionLog(self.engine)
+        self.feedback = Feedback(self.engine, self.project_id, self.prediction_log)
         self._predictors: dict[str, Predictor] = {}
 
     def close(self) -> None:
-        """Release the store's connections (a command or process is done with this platform)."""
+        """Write buffered predictions and release the store's connections."""
+        self.prediction_log.flush()
         self.engine.dispose()
 
     def in_project(self, project_id: int) -> Platform:
         """The same backends, scoped to another project (used by workers running its jobs)."""
         if project_id == self.project_id:
             return self
-        return Platform(self.settings, self.kinds, engine=self.engine, artifacts=self.artifacts, project_id=project_id)
+        return Platform(
+            self.settings,
+            self.kinds,
+            engine=self.engine,
+            artifacts=self.artifacts,
+            project_id=project_id,
+            prediction_log=self.prediction_log,
+        )
 
     def all_jobs(self) -> JobQueue:
         """The queue across projects: what workers claim from and recover."""
@@ -66,6 +82,9 @@ class Platform:
 
     def train(self, kind: str, dataset: str, params: dict[str, Any], model: str | None = None) -> Job:
         return submit_training(self, kind, dataset, params, model=model)
+
+    def batch_predict(self, model: str, dataset: str, version: int | None = None, output: str | None = None) -> Job:
+        return submit_batch_prediction(self, model, dataset, version=version, output=output)
 
     def predictor(self, version: ModelVersion) -> Predictor:
         """Load (once per process) the predictor of a model version."""

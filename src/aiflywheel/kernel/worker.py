@@ -17,6 +17,8 @@ from typing import Any
 
 from aiflywheel.backends.executor import Executor
 from aiflywheel.errors import FlywheelError
+from aiflywheel.kernel.batch import JOB_TYPE as BATCH_PREDICT
+from aiflywheel.kernel.batch import run_batch_prediction
 from aiflywheel.kernel.jobs import HEARTBEAT_SECONDS, Job, JobCancelled, JobQueue, JobState, this_worker
 from aiflywheel.kernel.kinds import KindRegistry
 from aiflywheel.kernel.platform import Platform
@@ -27,7 +29,7 @@ from aiflywheel.settings import Settings
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[Platform, Job, Any], dict[str, Any]]
-HANDLERS: dict[str, Handler] = {TRAIN: run_training}
+HANDLERS: dict[str, Handler] = {TRAIN: run_training, BATCH_PREDICT: run_batch_prediction}
 
 
 class JobProgress:

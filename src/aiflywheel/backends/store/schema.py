@@ -130,3 +130,58 @@ model_versions = Table(
     _created_at(),
     UniqueConstraint("model_id", "version"),
 )
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", ForeignKey("projects.id"), nullable=False),
+    Column("key_id", String(40), nullable=False, unique=True),  # the public part of the key, for lookup
+    Column("type", String(20), nullable=False),  # "bearer" now; room for SigV4 access keys later
+    Column("secret_hash", String(128), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("revoked", Boolean, nullable=False),
+    _created_at(),
+)
+
+endpoints = Table(
+    "endpoints",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", ForeignKey("projects.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("model_id", ForeignKey("models.id"), nullable=False),
+    Column("config", JSON, nullable=False),
+    _created_at(),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("project_id", "name"),
+)
+
+predictions = Table(
+    "predictions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("project_id", ForeignKey("projects.id"), nullable=False),
+    Column("endpoint_id", ForeignKey("endpoints.id"), nullable=True),
+    Column("model_version_id", ForeignKey("model_versions.id"), nullable=False),
+    Column("input", JSON, nullable=False),
+    Column("output", JSON, nullable=False),
+    Column("latency_ms", Float, nullable=False),
+    Column("shadow", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", ForeignKey("projects.id"), nullable=False),
+    Column("event_id", String(200), nullable=False),
+    Column("prediction_id", ForeignKey("predictions.id"), nullable=False, index=True),
+    Column("label", JSON, nullable=True),
+    Column("outcome", JSON, nullable=True),
+    Column("reward", Float, nullable=True),
+    _created_at(),
+    UniqueConstraint("project_id", "event_id"),
+)

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from aiflywheel.errors import FlywheelError
-from aiflywheel.interfaces.cli import datasets, jobs, kinds, models, train, up
+from aiflywheel.interfaces.cli import datasets, endpoints, jobs, keys, kinds, models, train, up
 from aiflywheel.interfaces.cli.context import configure
 from aiflywheel.interfaces.cli.render import error
 
@@ -23,6 +23,9 @@ app.add_typer(datasets.app, name="datasets")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(models.app, name="models")
 app.add_typer(kinds.app, name="kinds")
+app.add_typer(endpoints.app, name="endpoints")
+app.add_typer(keys.app, name="keys")
+app.command("deploy")(endpoints.deploy)
 app.command("train")(train.train)
 app.command("up")(up.up)
 

@@ -1,42 +1,99 @@
-"""``flywheel up``: start the platform on this machine (the embedded default) until stopped."""
+"""``flywheel up``: the REST API and the job workers in one process, on the embedded default."""
 
 from __future__ import annotations
 
-import signal
+import errno
+import socket
 import threading
 from typing import Annotated
 
 import typer
+import uvicorn
 
 from aiflywheel.backends.executor import open_executor
+from aiflywheel.errors import Conflict
 from aiflywheel.interfaces.cli.context import state
 from aiflywheel.interfaces.cli.render import console
-from aiflywheel.kernel.demo import seed_demo
+from aiflywheel.interfaces.rest import create_app
+from aiflywheel.kernel.demo import DEMO_DATASET, seed_demo_in_process
+from aiflywheel.kernel.keys import Keys, Role
+from aiflywheel.kernel.serving import Serving
 from aiflywheel.kernel.worker import WorkerPool
+
+UNLOAD_CHECK_SECONDS = 10.0
 
 
 def up(
     ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on")] = 8080,
     workers: Annotated[int | None, typer.Option(min=1, help="Jobs run at once (default: the number of cores)")] = None,
     demo: Annotated[bool, typer.Option(help="Create the demo dataset on first start")] = True,
 ) -> None:
-    """Start the job workers on the embedded store; stop with Ctrl-C."""
+    """Serve the REST API (OpenAPI at /docs) and run the job workers until Ctrl-C."""
     cli = state(ctx)
     fw = cli.platform
-    slots = workers or fw.settings.workers
-    if demo:
-        for created in seed_demo(fw):
-            console.print(f"demo dataset [bold]{created.ref}[/] ready ({created.row_count} rows)")
+    _check_port_free(host, port)
+    keys = Keys(fw.engine)
+    if keys.count(cli.project) == 0:
+        key, _ = keys.create(Role.ADMIN, cli.project, name="first admin key, created by flywheel up")
+        console.print(
+            f"Admin API key for project {cli.project!r} (shown once, stored only hashed):\n  {key}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    executor = open_executor(fw.settings.executor, workers or fw.settings.workers)
+    if demo and DEMO_DATASET not in {d.name for d in fw.datasets.list()}:
+        for ref in executor.submit(seed_demo_in_process, fw.settings).result():
+            console.print(f"demo dataset [bold]{ref}[/] ready")
+    serving = Serving(
+        fw.engine, fw.artifacts, fw.kinds, fw.settings.home / "cache" / "models", fw.prediction_log.start()
+    )
+    app = create_app(fw, serving, max_body_bytes=fw.settings.max_body_bytes)
+    stop = threading.Event()
+    pool = WorkerPool(fw, executor)
+    background = [
+        threading.Thread(target=pool.run, args=(stop, _say), name="worker-pool", daemon=True),
+        threading.Thread(target=_unload_idle, args=(serving, stop), name="unloader", daemon=True),
+    ]
+    for thread in background:
+        thread.start()
+    url = f"http://{host}:{port}"
     console.print(
-        f"Flywheel is up — home {fw.settings.home}, store {fw.engine.url.render_as_string(hide_password=True)}, "
-        f"{slots} worker(s). Stop with Ctrl-C.\n"
-        "Try: flywheel train tabular --dataset demo-breast-cancer --target diagnosis --wait",
+        f"Flywheel is up at {url} (API docs: {url}/docs) — home {fw.settings.home}, "
+        f"{executor.slots} job worker(s). Stop with Ctrl-C.\n"
+        f"Try: flywheel train tabular --dataset {DEMO_DATASET} --target diagnosis --wait",
         highlight=False,
         soft_wrap=True,
     )
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    pool = WorkerPool(fw, open_executor(fw.settings.executor, slots))
-    pool.run(stop, on_event=lambda message: console.print(message, highlight=False))
-    console.print("Flywheel stopped.")
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
+    try:
+        server.run()
+    finally:
+        stop.set()
+        for thread in background:
+            thread.join()
+        serving.close()
+        console.print("Flywheel stopped.")
+
+
+def _say(message: str) -> None:
+    console.print(message, highlight=False, soft_wrap=True)
+
+
+def _unload_idle(serving: Serving, stop: threading.Event) -> None:
+    while not stop.wait(UNLOAD_CHECK_SECONDS):
+        for ref in serving.unload_idle():
+            _say(f"unloaded idle model {ref}")
+
+
+def _check_port_free(host: str, port: int) -> None:
+    probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        probe.bind((host, port))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise Conflict(f"port {port} on {host} is already in use; choose another with --port") from exc
+        raise Conflict(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    finally:
+        probe.close()

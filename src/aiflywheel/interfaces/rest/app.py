@@ -1,0 +1,56 @@
+"""The FastAPI application: built from a platform and a serving runtime, no module-level state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import version
+
+from fastapi import FastAPI
+
+from aiflywheel.interfaces.rest import errors
+from aiflywheel.interfaces.rest.auth import Authenticator
+from aiflywheel.interfaces.rest.limits import BodyLimit
+from aiflywheel.interfaces.rest.resources import router as resources
+from aiflywheel.interfaces.rest.serving import router as serving_router
+from aiflywheel.kernel.keys import Keys
+from aiflywheel.kernel.platform import Platform
+from aiflywheel.kernel.serving import Serving
+
+
+@dataclass
+class Api:
+    """What every route needs, kept on ``app.state.api``."""
+
+    platform: Platform
+    serving: Serving
+    auth: Authenticator
+    max_upload_bytes: int
+
+    def for_project(self, project_id: int) -> Platform:
+        return self.platform.in_project(project_id)
+
+
+def create_app(
+    platform: Platform,
+    serving: Serving,
+    max_body_bytes: int = 10 * 1024 * 1024,
+    max_upload_bytes: int = 2 * 1024**3,
+) -> FastAPI:
+    """The REST API over ``platform``; invocations go through ``serving``."""
+    app = FastAPI(
+        title="Flywheel",
+        version=version("aiflywheel"),
+        description="A self-hosted AI cloud: datasets, training jobs, a model registry, endpoints and feedback. "
+        "Every call except /healthz needs `Authorization: Bearer KEY`.",
+    )
+    app.state.api = Api(platform, serving, Authenticator(Keys(platform.engine)), max_upload_bytes)
+    errors.install(app)
+    app.include_router(resources)
+    app.include_router(serving_router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict:
+        return {"status": "ok", "version": app.version}
+
+    app.add_middleware(BodyLimit, max_body=max_body_bytes, max_upload=max_upload_bytes)
+    return app

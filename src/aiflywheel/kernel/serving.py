@@ -1,0 +1,297 @@
+"""Serving: endpoint invocations routed, micro-batched, logged, and models loaded only while used.
+
+``Serving`` is the runtime behind every endpoint of every project in one process:
+
+- routing: the champion answers; in ``split`` mode a share of requests goes to the
+  challenger; in ``shadow`` mode the challenger also predicts every request, logged
+  but never returned;
+- micro-batching: concurrent requests for one model version are merged into one
+  ``predictor.predict`` call of at most ``max_batch_size`` rows, waiting at most
+  ``max_wait_ms`` for company (a ``Batcher`` thread per loaded version);
+- memory: a version is loaded on first use and unloaded after ``idle_unload_seconds``.
+
+It is synchronous and thread-based, so any interface can use it: REST awaits the
+returned ``concurrent.futures.Future``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from aiflywheel.errors import FlywheelError, InvalidInput, KindFailed
+from aiflywheel.kernel.clock import now
+from aiflywheel.kernel.endpoints import EndpointConfig, Endpoints, Route
+from aiflywheel.kernel.kinds import KindRegistry, Predictor
+from aiflywheel.kernel.model_files import unpack
+from aiflywheel.kernel.predictions import PredictionLog, new_prediction_id
+from aiflywheel.kernel.registry import ModelRegistry, ModelVersion
+
+logger = logging.getLogger(__name__)
+
+
+class Invocation(BaseModel):
+    predictions: list[Any]
+    prediction_ids: list[str]
+    model_version: str
+
+
+@dataclass
+class _Request:
+    rows: list[Any]
+    future: Future = field(default_factory=Future)
+
+
+class Batcher:
+    """Merges concurrent requests for one predictor into batched ``predict`` calls on its own thread."""
+
+    def __init__(self, predictor: Predictor, name: str, max_batch_size: int, max_wait_ms: float):
+        self.predictor = predictor
+        self.max_batch_size = max_batch_size
+        self.max_wait = max_wait_ms / 1000.0
+        self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=f"batcher-{name}", daemon=True)
+        self._thread.start()
+
+    def submit(self, rows: list[Any]) -> Future:
+        request = _Request(rows)
+        self._queue.put(request)
+        return request.future
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch, size = [first], len(first.rows)
+            deadline = time.monotonic() + self.max_wait
+            stop = False
+            while size < self.max_batch_size:
+                try:
+                    more = (
+                        self._queue.get_nowait()
+                        if self.max_wait == 0
+                        else self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                    )
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.append(more)
+                size += len(more.rows)
+            self._predict(batch)
+            if stop:
+                return
+
+    def _predict(self, batch: list[_Request]) -> None:
+        rows = [row for request in batch for row in request.rows]
+        try:
+            outputs = self.predictor.predict(rows)
+        except InvalidInput as exc:
+            if len(batch) == 1:
+                batch[0].future.set_exception(exc)
+                return
+            for request in batch:  # one bad request must not fail the others batched with it
+                self._predict([request])
+            return
+        except Exception as exc:
+            error = _translate(exc)
+            for request in batch:
+                request.future.set_exception(error)
+            return
+        start = 0
+        for request in batch:
+            request.future.set_result(outputs[start : start + len(request.rows)])
+            start += len(request.rows)
+
+
+def _translate(error: Exception) -> FlywheelError:
+    if isinstance(error, FlywheelError):
+        return error
+    logger.error("a predictor failed", exc_info=error)
+    return KindFailed(f"the model failed to predict: {type(error).__name__}: {error}")
+
+
+@dataclass
+class _Loaded:
+    version: ModelVersion
+    batcher: Batcher
+    idle_unload_seconds: float
+    last_used: float = field(default_factory=time.monotonic)
+
+
+class Serving:
+    """Invocations for every endpoint of every project served by this process."""
+
+    def __init__(
+        self,
+        engine,
+        artifacts,
+        kinds: KindRegistry,
+        cache_dir,
+        log: PredictionLog,
+        route_seconds: float = 1.0,
+    ):
+        self.engine = engine
+        self.artifacts = artifacts
+        self.kinds = kinds
+        self.cache_dir = cache_dir
+        self.log = log
+        self.route_seconds = route_seconds
+        self._routes: dict[tuple[int, str], tuple[float, Route]] = {}
+        self._loaded: dict[int, _Loaded] = {}
+        self._load_lock = threading.Lock()
+        self._random = random.Random()
+
+    def route(self, project_id: int, endpoint: str) -> Route:
+        """The endpoint's current route, re-read from the store at most every ``route_seconds``."""
+        cached = self._routes.get((project_id, endpoint))
+        if cached is not None and time.monotonic() - cached[0] < self.route_seconds:
+            return cached[1]
+        route = Endpoints(self.engine, project_id, ModelRegistry(self.engine, project_id)).route(endpoint)
+        self._routes[(project_id, endpoint)] = (time.monotonic(), route)
+        return route
+
+    def ready(self, project_id: int, endpoint: str) -> bool:
+        """Whether ``invoke`` can answer without touching the store or loading a model."""
+        cached = self._routes.get((project_id, endpoint))
+        if cached is None or time.monotonic() - cached[0] >= self.route_seconds:
+            return False
+        route = cached[1]
+        return route.champion.id in self._loaded and (
+            route.challenger is None
+            or route.challenger.id in self._loaded
+            or route.endpoint.config.challenger_mode == "off"
+        )
+
+    def prepare(self, project_id: int, endpoint: str) -> None:
+        """Look the route up and load its models now (``invoke`` would do it on the caller's thread)."""
+        route = self.route(project_id, endpoint)
+        self._loaded_version(route.champion, route.endpoint.config)
+        if route.challenger is not None and route.endpoint.config.challenger_mode != "off":
+            self._loaded_version(route.challenger, route.endpoint.config)
+
+    def forget_routes(self) -> None:
+        """Re-read every route on next use (after a deploy or promotion in this process)."""
+        self._routes.clear()
+
+    def invoke(self, project_id: int, endpoint: str, instances: list[Any]) -> Future:
+        """Predict ``instances`` at ``endpoint``; the future resolves to an ``Invocation``."""
+        route = self.route(project_id, endpoint)
+        config = route.endpoint.config
+        if not isinstance(instances, list) or not instances:
+            raise InvalidInput("instances must be a non-empty list")
+        if len(instances) > config.max_instances:
+            raise InvalidInput(
+                f"{len(instances)} instances in one request; endpoint {endpoint!r} takes at most {config.max_instances}"
+            )
+        version = route.champion
+        if config.challenger_mode == "split" and route.challenger and self._random.random() < config.challenger_share:
+            version = route.challenger
+        started = time.perf_counter()
+        answer: Future = Future()
+        inner = self._loaded_version(version, config).batcher.submit(instances)
+
+        def finish(done: Future) -> None:
+            error = done.exception()
+            if error is not None:
+                answer.set_exception(error)
+                return
+            outputs = done.result()
+            latency_ms = (time.perf_counter() - started) * 1000.0
+            ids = self._log(project_id, route, version, instances, outputs, latency_ms, shadow=False)
+            answer.set_result(Invocation(predictions=outputs, prediction_ids=ids, model_version=version.ref))
+
+        inner.add_done_callback(finish)
+        if config.challenger_mode == "shadow" and route.challenger is not None:
+            self._shadow(project_id, route, instances)
+        return answer
+
+    def _shadow(self, project_id: int, route: Route, instances: list[Any]) -> None:
+        started = time.perf_counter()
+        try:
+            future = self._loaded_version(route.challenger, route.endpoint.config).batcher.submit(instances)
+        except FlywheelError:
+            logger.exception("shadow model %s could not be loaded", route.challenger.ref)
+            return
+
+        def done(result: Future) -> None:
+            if result.exception() is None:
+                latency_ms = (time.perf_counter() - started) * 1000.0
+                self._log(project_id, route, route.challenger, instances, result.result(), latency_ms, shadow=True)
+
+        future.add_done_callback(done)
+
+    def _log(self, project_id, route, version, instances, outputs, latency_ms, shadow) -> list[str]:
+        ids = [new_prediction_id() for _ in instances]
+        moment = now()
+        self.log.record(
+            [
+                {
+                    "id": prediction_id,
+                    "project_id": project_id,
+                    "endpoint_id": route.endpoint.id,
+                    "model_version_id": version.id,
+                    "input": row,
+                    "output": output,
+                    "latency_ms": latency_ms,  # the request's latency, shared by its rows
+                    "shadow": shadow,
+                    "created_at": moment,
+                }
+                for prediction_id, row, output in zip(ids, instances, outputs, strict=True)
+            ]
+        )
+        return ids
+
+    def _loaded_version(self, version: ModelVersion, config: EndpointConfig) -> _Loaded:
+        loaded = self._loaded.get(version.id)
+        if loaded is None:
+            with self._load_lock:
+                loaded = self._loaded.get(version.id)
+                if loaded is None:
+                    predictor = self.kinds.get(version.kind).load(
+                        unpack(version.artifact, self.artifacts, self.cache_dir)
+                    )
+                    batcher = Batcher(predictor, version.ref, config.max_batch_size, config.max_wait_ms)
+                    loaded = _Loaded(version, batcher, config.idle_unload_seconds)
+                    self._loaded[version.id] = loaded
+                    logger.info("loaded model %s", version.ref)
+        loaded.last_used = time.monotonic()
+        loaded.idle_unload_seconds = config.idle_unload_seconds
+        return loaded
+
+    def loaded(self) -> list[str]:
+        return sorted(loaded.version.ref for loaded in self._loaded.values())
+
+    def unload_idle(self) -> list[str]:
+        """Unload versions idle for longer than their endpoint's ``idle_unload_seconds``."""
+        moment = time.monotonic()
+        unloaded = []
+        with self._load_lock:
+            for version_id, loaded in list(self._loaded.items()):
+                idle = loaded.idle_unload_seconds
+                if idle and moment - loaded.last_used > idle:
+                    del self._loaded[version_id]
+                    loaded.batcher.close()
+                    unloaded.append(loaded.version.ref)
+        return unloaded
+
+    def close(self) -> None:
+        with self._load_lock:
+            for loaded in self._loaded.values():
+                loaded.batcher.close()
+            self._loaded.clear()
+        self.log.close()
