@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 
@@ -13,9 +14,28 @@ from aiflywheel.settings import Settings
 from aiflywheel.testing import wait_for
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def start_up(home, store_url):
     return subprocess.Popen(
-        [sys.executable, "-m", "aiflywheel", "--home", str(home), "--store", store_url, "up", "--workers", "1"],
+        [
+            sys.executable,
+            "-m",
+            "aiflywheel",
+            "--home",
+            str(home),
+            "--store",
+            store_url,
+            "up",
+            "--workers",
+            "1",
+            "--port",
+            str(free_port()),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
