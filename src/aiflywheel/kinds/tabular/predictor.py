@@ -39,10 +39,10 @@ class TabularPredictor:
 
     def predict(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Raises ``InvalidInput`` naming the row and field of a value that cannot be used."""
-        frame = self.pipeline.frame_from_batch(batch)
+        features = self.pipeline.transform_rows(batch)
         if not batch:
             return []
-        raw = self.raw(self.pipeline.transform(frame, strict=True))
+        raw = self.raw(features)
         if not self.target.is_classification:
             return [{"value": float(value)} for value in raw]
         proba = self.probabilities(raw)
@@ -62,7 +62,8 @@ class TabularPredictor:
     def raw(self, features: np.ndarray) -> np.ndarray:
         """The booster's output: P(positive), class probabilities, or values."""
         try:
-            return np.asarray(self.booster.predict(features))
+            # One thread: for the small batches of serving, waking a thread pool costs far more than it saves.
+            return np.asarray(self.booster.predict(features, num_threads=1))
         except lgb.basic.LightGBMError as exc:
             raise KindFailed(f"LightGBM failed to predict: {exc}") from exc
 
