@@ -8,7 +8,8 @@
     ├── NotFound            404   a named resource does not exist
     │   └── KindNotFound    404   no kind is registered under that name
     ├── Conflict            409   the resource exists, or is in a state that forbids the action
-    └── KindFailed          500   a kind failed while training or predicting on valid input
+    ├── KindFailed          500   a kind failed while training or predicting on valid input
+    └── Unavailable         503   a Flywheel server cannot be reached (the SDK's connection errors)
 
 Foreign exceptions are translated into these at the kind or backend boundary
 (``raise InvalidInput(...) from exc``), so interfaces handle one hierarchy:
@@ -85,3 +86,10 @@ class KindFailed(FlywheelError):
 
     code = "kind_failed"
     http_status = 500
+
+
+class Unavailable(FlywheelError):
+    """Raised by the SDK when the Flywheel server cannot be reached or does not answer in time."""
+
+    code = "unavailable"
+    http_status = 503

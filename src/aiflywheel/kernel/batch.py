@@ -18,7 +18,7 @@ from aiflywheel.kernel.clock import now
 from aiflywheel.kernel.jobs import Job
 from aiflywheel.kernel.kinds import Progress
 from aiflywheel.kernel.names import check_name
-from aiflywheel.kernel.predictions import new_prediction_id
+from aiflywheel.kernel.predictions import new_prediction_ids
 
 if TYPE_CHECKING:
     from aiflywheel.kernel.platform import Platform
@@ -66,7 +66,7 @@ def run_batch_prediction(platform: Platform, job: Job, progress: Progress) -> di
             for batch in source.iter_batches(batch_size=BATCH_ROWS):
                 rows = batch.to_pylist()
                 outputs = predictor.predict(rows)
-                ids = [new_prediction_id() for _ in rows]
+                ids = new_prediction_ids(len(rows))
                 _log(platform, model_version.id, ids, rows, outputs)
                 table = _with_predictions(pa.Table.from_batches([batch]), ids, outputs)
                 writer = writer or pq.ParquetWriter(path, table.schema)

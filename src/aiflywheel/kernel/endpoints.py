@@ -29,7 +29,12 @@ class EndpointConfig(BaseModel):
     )
     challenger_share: float = Field(0.1, ge=0.0, le=1.0, description="share of requests routed to the challenger")
     max_batch_size: int = Field(64, ge=1, le=10_000, description="rows per predictor call at most")
-    max_wait_ms: float = Field(1.0, ge=0.0, le=1_000.0, description="how long a request waits for others to batch")
+    max_wait_ms: float = Field(
+        0.0,
+        ge=0.0,
+        le=1_000.0,
+        description="how long a request waits for company; 0 batches only what queued while the model was busy",
+    )
     max_instances: int = Field(1_000, ge=1, le=100_000, description="rows per request at most")
     idle_unload_seconds: float = Field(600.0, ge=0.0, description="unload the model after this idle time; 0: never")
 

@@ -45,7 +45,7 @@ class Principal(BaseModel):
 
     def require(self, needed: Role) -> None:
         if not self.role.allows(needed):
-            raise Forbidden(f"this {self.role.value} key cannot do that; it needs a {needed.value} key")
+            raise Forbidden(f"this {self.role.value} key cannot do that; it needs a key of role {needed.value}")
 
 
 class KeyInfo(BaseModel):

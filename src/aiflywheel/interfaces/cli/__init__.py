@@ -7,7 +7,7 @@ import sys
 import typer
 
 from aiflywheel.errors import FlywheelError
-from aiflywheel.interfaces.cli import datasets, endpoints, jobs, keys, kinds, models, train, up
+from aiflywheel.interfaces.cli import client_commands, datasets, endpoints, jobs, keys, kinds, models, train, up
 from aiflywheel.interfaces.cli.context import configure
 from aiflywheel.interfaces.cli.render import error
 
@@ -28,6 +28,8 @@ app.add_typer(keys.app, name="keys")
 app.command("deploy")(endpoints.deploy)
 app.command("train")(train.train)
 app.command("up")(up.up)
+app.command("predict")(client_commands.predict)
+app.command("feedback")(client_commands.feedback)
 
 
 def main(argv: list[str] | None = None) -> None:

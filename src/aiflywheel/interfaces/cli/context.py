@@ -42,8 +42,15 @@ def configure(
         str | None, typer.Option(help="Artifact store: a folder path [env: FLYWHEEL_ARTIFACTS]")
     ] = None,
     project: Annotated[str, typer.Option(help="Project to work in")] = "default",
+    url: Annotated[
+        str | None,
+        typer.Option(help="URL of a running Flywheel, for predict and feedback [env: FLYWHEEL_URL]"),
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option(help="API key for --url (see `flywheel keys create`) [env: FLYWHEEL_API_KEY]")
+    ] = None,
 ) -> None:
-    ctx.obj = CliState(Settings.build(home=home, store=store, artifacts=artifacts), project)
+    ctx.obj = CliState(Settings.build(home=home, store=store, artifacts=artifacts, url=url, api_key=api_key), project)
     ctx.call_on_close(ctx.obj.close)
 
 

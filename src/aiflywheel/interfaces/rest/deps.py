@@ -14,7 +14,8 @@ def api(request: Request):
     return request.app.state.api
 
 
-def principal(request: Request) -> Principal:
+async def principal(request: Request) -> Principal:
+    # async on purpose: FastAPI runs a sync dependency on a worker thread, a costly hop per request
     return request.app.state.api.auth(request)
 
 

@@ -9,11 +9,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from aiflywheel.errors import InvalidInput
@@ -100,26 +100,25 @@ def delete_endpoint(name: str, request: Request, platform: ProjectPlatform, _: W
         }
     },
 )
-async def invoke(name: str, request: Request, caller: Caller) -> JSONResponse:
+async def invoke(name: str, request: Request, caller: Caller) -> Response:
     """Predict a batch of instances with the endpoint's champion (or challenger, by its routing)."""
     instances = _instances(await request.body())
     serving = request.app.state.api.serving
     if not serving.ready(caller.project_id, name):  # route lookups and model loading block: keep them off the loop
         await asyncio.to_thread(serving.prepare, caller.project_id, name)
     result: Invocation = await asyncio.wrap_future(serving.invoke(caller.project_id, name, instances))
-    return JSONResponse(
-        {
-            "predictions": result.predictions,
-            "prediction_ids": result.prediction_ids,
-            "model_version": result.model_version,
-        }
-    )
+    body = {
+        "predictions": result.predictions,
+        "prediction_ids": result.prediction_ids,
+        "model_version": result.model_version,
+    }
+    return Response(orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
 
 
 def _instances(body: bytes) -> list[Any]:
     try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"the body is not valid JSON: {exc}") from exc
     if not isinstance(document, dict) or "instances" not in document:
         raise InvalidInput('the body must be a JSON object {"instances": [...]}')
