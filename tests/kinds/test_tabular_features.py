@@ -38,5 +38,7 @@ def test_bad_values_name_row_and_field(claims):
     pipeline = FeaturePipeline.fit(claims, {}, {"FraudFound_P": "target"})
     with pytest.raises(InvalidInput, match="row 1: field 'Age'"):
         pipeline.transform_rows([{"Age": 30}, {"Age": "old"}])
+    with pytest.raises(InvalidInput, match="row 0: field 'Age'"):
+        pipeline.transform_rows([{"Age": [1, 2]}])
     with pytest.raises(InvalidInput, match="row 0: expected an object"):
         pipeline.transform_rows([[1, 2]])
