@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from aiflywheel.backends.store.bulk import bulk_insert
 from aiflywheel.backends.store.schema import feedback, predictions
 from aiflywheel.errors import Conflict, NotFound
 from aiflywheel.kernel.clock import UtcDatetime, now
@@ -86,7 +87,7 @@ class PredictionLog:
                     if self._connection is None:
                         self._connection = self.engine.connect()
                     with self._connection.begin():
-                        self._connection.execute(insert(predictions), batch)
+                        bulk_insert(self._connection, predictions, batch)
                 except Exception:
                     self._buffer.extendleft(reversed(batch))
                     self._disconnect()
