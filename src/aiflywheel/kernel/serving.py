@@ -16,6 +16,7 @@ returned ``concurrent.futures.Future``.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import queue
@@ -45,10 +46,13 @@ class Invocation(BaseModel):
     model_version: str
 
 
+INLINE_SECONDS = 0.002
+
+
 @dataclass
 class _Request:
     rows: list[Any]
-    future: Future = field(default_factory=Future)
+    future: Future | asyncio.Future = field(default_factory=Future)
 
 
 class Batcher:
@@ -58,14 +62,44 @@ class Batcher:
         self.predictor = predictor
         self.max_batch_size = max_batch_size
         self.max_wait = max_wait_ms / 1000.0
+        self.recent_seconds = 0.0  # moving average of predict calls: decides where the next one runs
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=f"batcher-{name}", daemon=True)
         self._thread.start()
+        self._on_loop: dict[asyncio.AbstractEventLoop, list[_Request]] = {}  # each loop drains only its own
 
-    def submit(self, rows: list[Any]) -> Future:
+    def submit(self, rows: list[Any], loop: asyncio.AbstractEventLoop | None = None) -> Future | asyncio.Future:
+        """Queue ``rows``; with the caller's event ``loop``, a fast model predicts on that loop.
+
+        A predictor that answers in under ``INLINE_SECONDS`` costs less than handing the
+        request to the batcher thread and back; requests that arrive in the same loop
+        iteration are still merged into one call. Slower predictors keep their thread,
+        so they never stall the loop.
+        """
+        if loop is not None and self.max_wait == 0 and self.recent_seconds < INLINE_SECONDS:
+            request = _Request(rows, loop.create_future())
+            pending = self._on_loop.get(loop)
+            if pending is None:
+                pending = self._on_loop[loop] = []
+                loop.call_soon(self._drain_on_loop, loop)
+            pending.append(request)
+            return request.future
         request = _Request(rows)
         self._queue.put(request)
         return request.future
+
+    def _drain_on_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        pending = self._on_loop[loop]
+        batch, size = [], 0
+        while pending and (not batch or size + len(pending[0].rows) <= self.max_batch_size):
+            request = pending.pop(0)
+            batch.append(request)
+            size += len(request.rows)
+        if pending:
+            loop.call_soon(self._drain_on_loop, loop)
+        else:
+            del self._on_loop[loop]
+        self._predict(batch)
 
     def close(self) -> None:
         self._queue.put(None)
@@ -99,6 +133,7 @@ class Batcher:
 
     def _predict(self, batch: list[_Request]) -> None:
         rows = [row for request in batch for row in request.rows]
+        started = time.perf_counter()
         try:
             outputs = self.predictor.predict(rows)
         except InvalidInput as exc:
@@ -113,10 +148,28 @@ class Batcher:
             for request in batch:
                 request.future.set_exception(error)
             return
+        finally:
+            self.recent_seconds = 0.8 * self.recent_seconds + 0.2 * (time.perf_counter() - started)
         start = 0
         for request in batch:
             request.future.set_result(outputs[start : start + len(request.rows)])
             start += len(request.rows)
+
+
+def _settle(future, loop, result=None, error=None) -> None:
+    """Resolve ``future``; an asyncio future only from its own loop's thread."""
+    if loop is not None:
+        try:
+            on_loop = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            on_loop = False
+        if not on_loop:
+            loop.call_soon_threadsafe(_settle, future, None, result, error)
+            return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
 
 
 def _translate(error: Exception) -> FlywheelError:
@@ -189,8 +242,13 @@ class Serving:
         """Re-read every route on next use (after a deploy or promotion in this process)."""
         self._routes.clear()
 
-    def invoke(self, project_id: int, endpoint: str, instances: list[Any]) -> Future:
-        """Predict ``instances`` at ``endpoint``; the future resolves to an ``Invocation``."""
+    def invoke(
+        self, project_id: int, endpoint: str, instances: list[Any], loop: asyncio.AbstractEventLoop | None = None
+    ) -> Future | asyncio.Future:
+        """Predict ``instances`` at ``endpoint``; the future resolves to an ``Invocation``.
+
+        Called from an event ``loop`` (REST), it returns an ``asyncio.Future`` of that loop.
+        """
         route = self.route(project_id, endpoint)
         config = route.endpoint.config
         if not isinstance(instances, list) or not instances:
@@ -203,18 +261,18 @@ class Serving:
         if config.challenger_mode == "split" and route.challenger and self._random.random() < config.challenger_share:
             version = route.challenger
         started = time.perf_counter()
-        answer: Future = Future()
-        inner = self._loaded_version(version, config).batcher.submit(instances)
+        answer = loop.create_future() if loop is not None else Future()
+        inner = self._loaded_version(version, config).batcher.submit(instances, loop)
 
-        def finish(done: Future) -> None:
+        def finish(done: Future | asyncio.Future) -> None:
             error = done.exception()
             if error is not None:
-                answer.set_exception(error)
+                _settle(answer, loop, error=error)
                 return
             outputs = done.result()
             latency_ms = (time.perf_counter() - started) * 1000.0
             ids = self._log(project_id, route, version, instances, outputs, latency_ms, shadow=False)
-            answer.set_result(Invocation(predictions=outputs, prediction_ids=ids, model_version=version.ref))
+            _settle(answer, loop, Invocation(predictions=outputs, prediction_ids=ids, model_version=version.ref))
 
         inner.add_done_callback(finish)
         if config.challenger_mode == "shadow" and route.challenger is not None:

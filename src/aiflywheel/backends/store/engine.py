@@ -60,8 +60,13 @@ def _dumps(value) -> str:
         return json.dumps(value, default=str)
 
 
+def _loads(value):
+    # SQLite gives a JSON column numeric affinity: a stored "0" comes back as the integer 0.
+    return value if isinstance(value, int | float) else orjson.loads(value)
+
+
 # The prediction log writes a JSON input and output per prediction: orjson makes that several times cheaper.
-_JSON = {"json_serializer": _dumps, "json_deserializer": orjson.loads}
+_JSON = {"json_serializer": _dumps, "json_deserializer": _loads}
 
 
 def _sqlite_engine(parsed) -> Engine:

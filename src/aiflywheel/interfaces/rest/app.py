@@ -45,8 +45,8 @@ def create_app(
     )
     app.state.api = Api(platform, serving, Authenticator(Keys(platform.engine)), max_upload_bytes)
     errors.install(app)
+    app.include_router(serving_router)  # first: the invocation route is matched on every prediction
     app.include_router(resources)
-    app.include_router(serving_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict:

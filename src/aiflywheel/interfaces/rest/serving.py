@@ -106,7 +106,7 @@ async def invoke(name: str, request: Request, caller: Caller) -> Response:
     serving = request.app.state.api.serving
     if not serving.ready(caller.project_id, name):  # route lookups and model loading block: keep them off the loop
         await asyncio.to_thread(serving.prepare, caller.project_id, name)
-    result: Invocation = await asyncio.wrap_future(serving.invoke(caller.project_id, name, instances))
+    result: Invocation = await serving.invoke(caller.project_id, name, instances, loop=asyncio.get_running_loop())
     body = {
         "predictions": result.predictions,
         "prediction_ids": result.prediction_ids,
