@@ -60,7 +60,7 @@ class Platform:
 
     def close(self) -> None:
         """Write buffered predictions and release the store's connections."""
-        self.prediction_log.flush()
+        self.prediction_log.close()
         self.engine.dispose()
 
     def in_project(self, project_id: int) -> Platform:

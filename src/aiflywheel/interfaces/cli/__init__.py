@@ -7,7 +7,7 @@ import sys
 import typer
 
 from aiflywheel.errors import FlywheelError
-from aiflywheel.interfaces.cli import client_commands, datasets, endpoints, jobs, keys, kinds, models, train, up
+from aiflywheel.interfaces.cli import batch, client_commands, datasets, endpoints, jobs, keys, kinds, models, train, up
 from aiflywheel.interfaces.cli.context import configure
 from aiflywheel.interfaces.cli.render import error
 
@@ -26,6 +26,7 @@ app.add_typer(kinds.app, name="kinds")
 app.add_typer(endpoints.app, name="endpoints")
 app.add_typer(keys.app, name="keys")
 app.command("deploy")(endpoints.deploy)
+app.command("batch-predict")(batch.batch_predict)
 app.command("train")(train.train)
 app.command("up")(up.up)
 app.command("predict")(client_commands.predict)
