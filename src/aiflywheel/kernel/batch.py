@@ -18,7 +18,7 @@ from aiflywheel.kernel.clock import now
 from aiflywheel.kernel.jobs import Job
 from aiflywheel.kernel.kinds import Progress
 from aiflywheel.kernel.names import check_name
-from aiflywheel.kernel.predictions import new_prediction_ids
+from aiflywheel.kernel.predictions import new_invocation_id, prediction_ids
 
 if TYPE_CHECKING:
     from aiflywheel.kernel.platform import Platform
@@ -66,8 +66,7 @@ def run_batch_prediction(platform: Platform, job: Job, progress: Progress) -> di
             for batch in source.iter_batches(batch_size=BATCH_ROWS):
                 rows = batch.to_pylist()
                 outputs = predictor.predict(rows)
-                ids = new_prediction_ids(len(rows))
-                _log(platform, model_version.id, ids, rows, outputs)
+                ids = _log(platform, model_version.id, rows, outputs)
                 table = _with_predictions(pa.Table.from_batches([batch]), ids, outputs)
                 writer = writer or pq.ParquetWriter(path, table.schema)
                 writer.write_table(table.cast(writer.schema))
@@ -86,24 +85,23 @@ def run_batch_prediction(platform: Platform, job: Job, progress: Progress) -> di
     return {"dataset": created.dataset, "version": created.version, "rows": created.row_count}
 
 
-def _log(platform: Platform, version_id: int, ids: list[str], rows: list[dict], outputs: list[dict]) -> None:
-    moment = now()
+def _log(platform: Platform, version_id: int, rows: list[dict], outputs: list[dict]) -> list[str]:
+    invocation_id = new_invocation_id()
     platform.prediction_log.record(
-        [
-            {
-                "id": prediction_id,
-                "project_id": platform.project_id,
-                "endpoint_id": None,
-                "model_version_id": version_id,
-                "input": row,
-                "output": output,
-                "latency_ms": 0.0,
-                "shadow": False,
-                "created_at": moment,
-            }
-            for prediction_id, row, output in zip(ids, rows, outputs, strict=True)
-        ]
+        {
+            "id": invocation_id,
+            "project_id": platform.project_id,
+            "endpoint_id": None,
+            "model_version_id": version_id,
+            "count": len(rows),
+            "inputs": rows,
+            "outputs": outputs,
+            "latency_ms": 0.0,
+            "shadow": False,
+            "created_at": now(),
+        }
     )
+    return prediction_ids(invocation_id, len(rows))
 
 
 def _with_predictions(table: pa.Table, ids: list[str], outputs: list[dict]) -> pa.Table:

@@ -1,8 +1,12 @@
 """The prediction log and the feedback that answers it: the raw material of the flywheel.
 
 Predictions are logged without slowing the hot path: ``PredictionLog.record`` only
-appends to an in-memory buffer, and a background thread writes the buffer in batches.
-``close`` (a clean stop) writes everything still buffered, so nothing is lost.
+appends an invocation (a request's inputs, outputs and model version) to an in-memory
+buffer, and a background thread writes the buffer in batches. One row per invocation,
+not per prediction, keeps the writer ahead of any request rate; prediction ``i`` of
+invocation ``pr_X`` has the id ``pr_X.i``. The buffer is bounded: past ``max_pending``
+invocations, ``record`` waits for the writer rather than let memory grow. ``close``
+(a clean stop) writes everything still buffered, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -19,22 +23,35 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from aiflywheel.backends.store.bulk import bulk_insert
-from aiflywheel.backends.store.schema import feedback, predictions
+from aiflywheel.backends.store.schema import feedback, invocations
 from aiflywheel.errors import Conflict, NotFound
 from aiflywheel.kernel.clock import UtcDatetime, now
 
 logger = logging.getLogger(__name__)
 
 
-def new_prediction_ids(count: int) -> list[str]:
-    """Time-ordered (so the index stays append-mostly) and unguessable; one random draw per call."""
-    stamp = f"pr_{time.time_ns():x}"
-    noise = os.urandom(6 * count).hex()
-    return [stamp + noise[12 * i : 12 * (i + 1)] for i in range(count)]
+def new_invocation_id() -> str:
+    """Time-ordered (so the index stays append-mostly) and unguessable."""
+    return f"pr_{time.time_ns():x}{os.urandom(6).hex()}"
+
+
+def prediction_ids(invocation_id: str, count: int) -> list[str]:
+    return [f"{invocation_id}.{position}" for position in range(count)]
+
+
+def split_prediction_id(prediction_id: str) -> tuple[str, int] | None:
+    invocation_id, dot, position = prediction_id.rpartition(".")
+    if not dot or not invocation_id or not position.isdigit():
+        return None
+    return invocation_id, int(position)
 
 
 class PredictionRecord(BaseModel):
+    """One logged prediction: an instance of an invocation, with its output."""
+
     id: str
+    invocation_id: str
+    position: int
     project_id: int
     endpoint_id: int | None
     model_version_id: int
@@ -48,11 +65,13 @@ class PredictionRecord(BaseModel):
 class PredictionLog:
     """Buffered, batched writes of prediction records; one per process."""
 
-    def __init__(self, engine: Engine, flush_seconds: float = 0.2, batch_rows: int = 250):
+    def __init__(self, engine: Engine, flush_seconds: float = 0.2, batch_rows: int = 100, max_pending: int = 20_000):
         self.engine = engine
         self.flush_seconds = flush_seconds
         self.batch_rows = batch_rows
+        self.max_pending = max_pending
         self._buffer: deque[dict[str, Any]] = deque()
+        self._drained = threading.Condition()
         self._write_lock = threading.Lock()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
@@ -64,9 +83,17 @@ class PredictionLog:
             self._thread.start()
         return self
 
-    def record(self, rows: list[dict[str, Any]]) -> None:
-        """Queue rows (dicts with the ``predictions`` columns) for writing; returns at once."""
-        self._buffer.extend(rows)
+    def record(self, invocation: dict[str, Any]) -> None:
+        """Queue an invocation (a dict of the ``invocations`` columns) for writing.
+
+        Returns at once, unless the writer has fallen ``max_pending`` invocations behind: then
+        it waits (up to a few seconds at a time) rather than buffer without bound.
+        """
+        if len(self._buffer) >= self.max_pending and self._thread is not None:
+            with self._drained:
+                if not self._drained.wait_for(lambda: len(self._buffer) < self.max_pending, timeout=5.0):
+                    logger.warning("the prediction log is %d invocations behind the store", len(self._buffer))
+        self._buffer.append(invocation)
 
     def _run(self) -> None:
         while not self._stopped.wait(self.flush_seconds):
@@ -87,12 +114,14 @@ class PredictionLog:
                     if self._connection is None:
                         self._connection = self.engine.connect()
                     with self._connection.begin():
-                        bulk_insert(self._connection, predictions, batch)
+                        bulk_insert(self._connection, invocations, batch)
                 except Exception:
                     self._buffer.extendleft(reversed(batch))
                     self._disconnect()
                     raise
                 written += len(batch)
+                with self._drained:
+                    self._drained.notify_all()
                 time.sleep(0)  # small transactions, and the GIL handed back between them: no latency spikes
         return written
 
@@ -118,22 +147,44 @@ class PredictionLog:
                 self._disconnect()
 
     def get(self, project_id: int, prediction_id: str) -> PredictionRecord:
-        """A logged prediction of the project; buffered rows are written first if needed."""
-        for attempt in range(2):
-            with self.engine.connect() as conn:
-                row = (
-                    conn.execute(
-                        select(predictions).where(
-                            predictions.c.id == prediction_id, predictions.c.project_id == project_id
+        """A logged prediction of the project; buffered invocations are written first if needed."""
+        parts = split_prediction_id(prediction_id)
+        if parts is not None:
+            invocation_id, position = parts
+            for attempt in range(2):
+                with self.engine.connect() as conn:
+                    row = (
+                        conn.execute(
+                            select(invocations).where(
+                                invocations.c.id == invocation_id, invocations.c.project_id == project_id
+                            )
                         )
+                        .mappings()
+                        .first()
                     )
-                    .mappings()
-                    .first()
-                )
-            if row is not None:
-                return PredictionRecord.model_validate(dict(row))
-            if attempt == 0 and self.pending():
-                self.flush()
+                if row is not None:
+                    if position >= row["count"]:
+                        break
+                    return PredictionRecord(
+                        id=prediction_id,
+                        invocation_id=invocation_id,
+                        position=position,
+                        input=row["inputs"][position],
+                        output=row["outputs"][position],
+                        **{
+                            key: row[key]
+                            for key in (
+                                "project_id",
+                                "endpoint_id",
+                                "model_version_id",
+                                "latency_ms",
+                                "shadow",
+                                "created_at",
+                            )
+                        },
+                    )
+                if attempt == 0 and self.pending():
+                    self.flush()
         raise NotFound(f"no prediction {prediction_id!r} in this project")
 
 
@@ -142,7 +193,7 @@ class FeedbackRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    prediction_id: str = Field(min_length=1, max_length=40)
+    prediction_id: str = Field(min_length=1, max_length=60)
     event_id: str = Field(min_length=1, max_length=200)
     label: Any = None
     outcome: Any = None
@@ -180,8 +231,9 @@ class Feedback:
         existing = self._by_event(request.event_id)
         if existing is not None:
             return self._same_or_conflict(existing, request)
-        self.log.get(self.project_id, request.prediction_id)
+        prediction = self.log.get(self.project_id, request.prediction_id)
         values = request.model_dump(include={"prediction_id", "event_id", "label", "outcome", "reward"})
+        values.update(invocation_id=prediction.invocation_id, position=prediction.position)
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(feedback).values(project_id=self.project_id, created_at=now(), **values))

@@ -34,7 +34,7 @@ from aiflywheel.kernel.clock import now
 from aiflywheel.kernel.endpoints import EndpointConfig, Endpoints, Route
 from aiflywheel.kernel.kinds import KindRegistry, Predictor
 from aiflywheel.kernel.model_files import unpack
-from aiflywheel.kernel.predictions import PredictionLog, new_prediction_ids
+from aiflywheel.kernel.predictions import PredictionLog, new_invocation_id, prediction_ids
 from aiflywheel.kernel.registry import ModelRegistry, ModelVersion
 
 logger = logging.getLogger(__name__)
@@ -295,25 +295,22 @@ class Serving:
         future.add_done_callback(done)
 
     def _log(self, project_id, route, version, instances, outputs, latency_ms, shadow) -> list[str]:
-        ids = new_prediction_ids(len(instances))
-        moment = now()
+        invocation_id = new_invocation_id()
         self.log.record(
-            [
-                {
-                    "id": prediction_id,
-                    "project_id": project_id,
-                    "endpoint_id": route.endpoint.id,
-                    "model_version_id": version.id,
-                    "input": row,
-                    "output": output,
-                    "latency_ms": latency_ms,  # the request's latency, shared by its rows
-                    "shadow": shadow,
-                    "created_at": moment,
-                }
-                for prediction_id, row, output in zip(ids, instances, outputs, strict=True)
-            ]
+            {
+                "id": invocation_id,
+                "project_id": project_id,
+                "endpoint_id": route.endpoint.id,
+                "model_version_id": version.id,
+                "count": len(instances),
+                "inputs": instances,
+                "outputs": outputs,
+                "latency_ms": latency_ms,
+                "shadow": shadow,
+                "created_at": now(),
+            }
         )
-        return ids
+        return prediction_ids(invocation_id, len(instances))
 
     def _loaded_version(self, version: ModelVersion, config: EndpointConfig) -> _Loaded:
         loaded = self._loaded.get(version.id)

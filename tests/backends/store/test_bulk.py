@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from aiflywheel.backends.store.bulk import bulk_insert
-from aiflywheel.backends.store.schema import predictions
+from aiflywheel.backends.store.schema import invocations
 from aiflywheel.kernel.kinds import Metric
 
 
@@ -15,17 +15,18 @@ def test_rows_read_back_as_sqlalchemy_wrote_them(platform):
         "project_id": platform.project_id,
         "endpoint_id": None,
         "model_version_id": version.id,
-        "input": {"a": 1.5, "b": "x", "c": None, "nested": [1, {"d": True}]},
-        "output": {"label": "yes", "probabilities": {"no": 0.25, "yes": 0.75}},
+        "count": 1,
+        "inputs": [{"a": 1.5, "b": "x", "c": None, "nested": [1, {"d": True}]}],
+        "outputs": [{"label": "yes", "probabilities": {"no": 0.25, "yes": 0.75}}],
         "latency_ms": 1.25,
         "shadow": True,
         "created_at": moment,
     }
     with platform.engine.begin() as conn:
-        bulk_insert(conn, predictions, [row, {**row, "id": "pr_2", "shadow": False}])
+        bulk_insert(conn, invocations, [row, {**row, "id": "pr_2", "shadow": False}])
     with platform.engine.connect() as conn:
-        stored = conn.execute(select(predictions).order_by(predictions.c.id)).mappings().all()
+        stored = conn.execute(select(invocations).order_by(invocations.c.id)).mappings().all()
     first = dict(stored[0])
-    assert first["input"] == row["input"] and first["output"] == row["output"]
+    assert first["inputs"] == row["inputs"] and first["outputs"] == row["outputs"]
     assert first["shadow"] is True and stored[1]["shadow"] is False
     assert first["created_at"].replace(tzinfo=first["created_at"].tzinfo or UTC) == moment

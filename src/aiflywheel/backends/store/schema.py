@@ -158,15 +158,16 @@ endpoints = Table(
     UniqueConstraint("project_id", "name"),
 )
 
-predictions = Table(
-    "predictions",
+invocations = Table(
+    "invocations",
     metadata,
-    Column("id", String(40), primary_key=True),
+    Column("id", String(40), primary_key=True),  # prediction i of an invocation has the id "<this id>.<i>"
     Column("project_id", ForeignKey("projects.id"), nullable=False),
-    Column("endpoint_id", ForeignKey("endpoints.id"), nullable=True),
+    Column("endpoint_id", ForeignKey("endpoints.id"), nullable=True),  # null: a batch-prediction job
     Column("model_version_id", ForeignKey("model_versions.id"), nullable=False),
-    Column("input", JSON, nullable=False),
-    Column("output", JSON, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("inputs", JSON, nullable=False),
+    Column("outputs", JSON, nullable=False),
     Column("latency_ms", Float, nullable=False),
     Column("shadow", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, index=True),
@@ -178,7 +179,9 @@ feedback = Table(
     Column("id", Integer, primary_key=True),
     Column("project_id", ForeignKey("projects.id"), nullable=False),
     Column("event_id", String(200), nullable=False),
-    Column("prediction_id", ForeignKey("predictions.id"), nullable=False, index=True),
+    Column("prediction_id", String(60), nullable=False, index=True),
+    Column("invocation_id", ForeignKey("invocations.id"), nullable=False),
+    Column("position", Integer, nullable=False),
     Column("label", JSON, nullable=True),
     Column("outcome", JSON, nullable=True),
     Column("reward", Float, nullable=True),

@@ -1,4 +1,4 @@
-"""keys endpoints predictions feedback
+"""keys endpoints invocations feedback
 
 Revision ID: 0002
 Revises: 0001
@@ -46,38 +46,41 @@ def upgrade() -> None:
         sa.UniqueConstraint("project_id", "name", name=op.f("uq_endpoints_project_id")),
     )
     op.create_table(
-        "predictions",
+        "invocations",
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("project_id", sa.Integer(), nullable=False),
         sa.Column("endpoint_id", sa.Integer(), nullable=True),
         sa.Column("model_version_id", sa.Integer(), nullable=False),
-        sa.Column("input", sa.JSON(), nullable=False),
-        sa.Column("output", sa.JSON(), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("inputs", sa.JSON(), nullable=False),
+        sa.Column("outputs", sa.JSON(), nullable=False),
         sa.Column("latency_ms", sa.Float(), nullable=False),
         sa.Column("shadow", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["endpoint_id"], ["endpoints.id"], name=op.f("fk_predictions_endpoint_id_endpoints")),
+        sa.ForeignKeyConstraint(["endpoint_id"], ["endpoints.id"], name=op.f("fk_invocations_endpoint_id_endpoints")),
         sa.ForeignKeyConstraint(
-            ["model_version_id"], ["model_versions.id"], name=op.f("fk_predictions_model_version_id_model_versions")
+            ["model_version_id"], ["model_versions.id"], name=op.f("fk_invocations_model_version_id_model_versions")
         ),
-        sa.ForeignKeyConstraint(["project_id"], ["projects.id"], name=op.f("fk_predictions_project_id_projects")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_predictions")),
+        sa.ForeignKeyConstraint(["project_id"], ["projects.id"], name=op.f("fk_invocations_project_id_projects")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_invocations")),
     )
-    with op.batch_alter_table("predictions", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_predictions_created_at"), ["created_at"], unique=False)
+    with op.batch_alter_table("invocations", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_invocations_created_at"), ["created_at"], unique=False)
 
     op.create_table(
         "feedback",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("project_id", sa.Integer(), nullable=False),
         sa.Column("event_id", sa.String(length=200), nullable=False),
-        sa.Column("prediction_id", sa.String(length=40), nullable=False),
+        sa.Column("prediction_id", sa.String(length=60), nullable=False),
+        sa.Column("invocation_id", sa.String(length=40), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("label", sa.JSON(), nullable=True),
         sa.Column("outcome", sa.JSON(), nullable=True),
         sa.Column("reward", sa.Float(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["prediction_id"], ["predictions.id"], name=op.f("fk_feedback_prediction_id_predictions")
+            ["invocation_id"], ["invocations.id"], name=op.f("fk_feedback_invocation_id_invocations")
         ),
         sa.ForeignKeyConstraint(["project_id"], ["projects.id"], name=op.f("fk_feedback_project_id_projects")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_feedback")),
@@ -95,10 +98,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_feedback_prediction_id"))
 
     op.drop_table("feedback")
-    with op.batch_alter_table("predictions", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_predictions_created_at"))
+    with op.batch_alter_table("invocations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_invocations_created_at"))
 
-    op.drop_table("predictions")
+    op.drop_table("invocations")
     op.drop_table("endpoints")
     op.drop_table("api_keys")
     # ### end Alembic commands ###
