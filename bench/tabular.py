@@ -1,6 +1,6 @@
 """Benchmark the tabular kind against scikit-learn peers on the fraud sets, on the same split.
 
-Run: ``/work/venv/bin/python bench/tabular.py``
+Run: ``.venv/bin/python bench/tabular.py``
 
 For each dataset the kind trains with default params (it holds out a stratified 20% test
 split itself; the split is reproduced here with the same function and seed, and the
