@@ -33,17 +33,28 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-@pytest.fixture
-def store_url(tmp_path) -> str:
-    """A URL to an empty metadata store."""
+def empty_store_url(folder: Path) -> str:
+    """A URL to an empty metadata store: a new SQLite file in ``folder``, or the emptied TEST_STORE_URL."""
     if not TEST_STORE_URL:
-        return f"sqlite:///{tmp_path / 'flywheel.db'}"
+        return f"sqlite:///{folder / 'flywheel.db'}"
     engine = create_engine(TEST_STORE_URL)
     with engine.begin() as conn:
         metadata.drop_all(conn)
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     engine.dispose()
     return TEST_STORE_URL
+
+
+@pytest.fixture
+def store_url(tmp_path) -> str:
+    """A URL to an empty metadata store."""
+    return empty_store_url(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def module_store_url(tmp_path_factory) -> str:
+    """An empty store shared by a module's tests (which must then not use ``store_url``: it empties it)."""
+    return empty_store_url(tmp_path_factory.mktemp("store"))
 
 
 @pytest.fixture

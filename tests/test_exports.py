@@ -6,8 +6,10 @@ import aiflywheel
 def test_public_names_are_exactly_these():
     assert sorted(aiflywheel.__all__) == sorted(
         [
+            "Client",
             "Conflict",
             "FlywheelError",
+            "Forbidden",
             "InvalidInput",
             "JobState",
             "KindFailed",
@@ -16,6 +18,8 @@ def test_public_names_are_exactly_these():
             "Platform",
             "Settings",
             "Stage",
+            "Unauthorized",
+            "Unavailable",
             "__version__",
         ]
     )
@@ -23,7 +27,14 @@ def test_public_names_are_exactly_these():
 
 
 def test_errors_carry_a_code_and_an_http_status():
-    for error in (aiflywheel.InvalidInput, aiflywheel.NotFound, aiflywheel.Conflict, aiflywheel.KindNotFound):
+    for error in (
+        aiflywheel.InvalidInput,
+        aiflywheel.NotFound,
+        aiflywheel.Conflict,
+        aiflywheel.KindNotFound,
+        aiflywheel.Unauthorized,
+        aiflywheel.Forbidden,
+    ):
         instance = error("something")
         assert 400 <= instance.http_status < 500 and instance.to_dict() == {
             "code": instance.code,

@@ -32,22 +32,22 @@ class CliState:
 def configure(
     ctx: typer.Context,
     home: Annotated[
-        Path | None, typer.Option(help="Folder for the embedded store and artifacts [env: FLYWHEEL_HOME]")
+        Path | None, typer.Option(help="Folder for the embedded store and artifacts \\[env: FLYWHEEL_HOME]")
     ] = None,
     store: Annotated[
         str | None,
-        typer.Option(help="Metadata store URL (sqlite:///... or postgresql+psycopg://...) [env: FLYWHEEL_STORE]"),
+        typer.Option(help="Metadata store URL (sqlite:///... or postgresql+psycopg://...) \\[env: FLYWHEEL_STORE]"),
     ] = None,
     artifacts: Annotated[
-        str | None, typer.Option(help="Artifact store: a folder path [env: FLYWHEEL_ARTIFACTS]")
+        str | None, typer.Option(help="Artifact store: a folder path \\[env: FLYWHEEL_ARTIFACTS]")
     ] = None,
     project: Annotated[str, typer.Option(help="Project to work in")] = "default",
     url: Annotated[
         str | None,
-        typer.Option(help="URL of a running Flywheel, for predict and feedback [env: FLYWHEEL_URL]"),
+        typer.Option(help="URL of a running Flywheel, for predict and feedback \\[env: FLYWHEEL_URL]"),
     ] = None,
     api_key: Annotated[
-        str | None, typer.Option(help="API key for --url (see `flywheel keys create`) [env: FLYWHEEL_API_KEY]")
+        str | None, typer.Option(help="API key for --url (see `flywheel keys create`) \\[env: FLYWHEEL_API_KEY]")
     ] = None,
 ) -> None:
     ctx.obj = CliState(Settings.build(home=home, store=store, artifacts=artifacts, url=url, api_key=api_key), project)
