@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 
@@ -11,13 +10,7 @@ import pytest
 from aiflywheel.kernel.jobs import JobState
 from aiflywheel.kernel.platform import Platform
 from aiflywheel.settings import Settings
-from aiflywheel.testing import wait_for
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from aiflywheel.testing import free_port, wait_for
 
 
 def start_up(home, store_url):

@@ -3,7 +3,6 @@
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -11,16 +10,9 @@ import threading
 import pytest
 
 from aiflywheel import Client, Forbidden, JobState, NotFound
-from aiflywheel.interfaces.cli import main
-from aiflywheel.testing import wait_for
+from aiflywheel.testing import free_port, run_cli, wait_for
 
 TARGET = "FraudFound_P"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def clean_environment() -> dict[str, str]:
@@ -71,16 +63,6 @@ def flywheel(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "aiflywheel", *args], capture_output=True, text=True, env=clean_environment(), timeout=60
     )
-
-
-def in_process(capsys, *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exit:
-        code = exit.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def reachable(client: Client) -> bool:
@@ -150,9 +132,9 @@ def test_the_loop_through_the_sdk_and_the_cli(tmp_path, store_url, shared_data, 
             assert json.loads(given.stdout)["label"] == 1, "--label 1 is the number 1"
 
             # The same commands in this process (a subprocess each costs a second of imports).
-            code, out, err = in_process(capsys, *remote, "predict", "claims", "--input", json.dumps(instances[3]))
+            code, out, err = run_cli(capsys, *remote, "predict", "claims", "--input", json.dumps(instances[3]))
             assert code == 0 and "1 prediction(s) by claims:1" in out and "pr_" in out, err
-            code, out, err = in_process(capsys, *remote, "feedback", "pr_nope", "--event-id", "x", "--label", "benign")
+            code, out, err = run_cli(capsys, *remote, "feedback", "pr_nope", "--event-id", "x", "--label", "benign")
             assert code == 1 and err.startswith("error: no prediction 'pr_nope'")
     finally:
         output = server.stop()
