@@ -112,6 +112,15 @@ def test_a_batch_holds_at_most_max_batch_size_rows(platform, serving, spied, cal
     assert max(calls) <= 4 and sum(calls) == 10
 
 
+def test_a_reconfigured_batch_size_applies_to_a_loaded_model(platform, serving, spied, calls):
+    serving.prepare(platform.project_id, "spied")
+    platform.endpoints.configure("spied", {"max_batch_size": 2, "max_wait_ms": 50.0})
+    serving.forget_routes()
+    futures = [serving.invoke(platform.project_id, "spied", [{"x": i}]) for i in range(6)]
+    assert [len(f.result(timeout=10).predictions) for f in futures] == [1] * 6
+    assert max(calls) <= 2 and sum(calls) == 6
+
+
 def test_a_bad_request_batched_with_good_ones_fails_alone(platform, serving, spied, calls):
     serving.prepare(platform.project_id, "spied")
     futures = [serving.invoke(platform.project_id, "spied", [{"x": i}]) for i in range(5)]

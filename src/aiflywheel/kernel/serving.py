@@ -330,6 +330,8 @@ class Serving:
                     logger.info("loaded model %s", version.ref)
         loaded.last_used = time.monotonic()
         loaded.idle_unload_seconds = config.idle_unload_seconds
+        loaded.batcher.max_batch_size = config.max_batch_size  # a reconfigured endpoint applies at once
+        loaded.batcher.max_wait = config.max_wait_ms / 1000.0
         return loaded
 
     def loaded(self) -> list[str]:
@@ -346,6 +348,11 @@ class Serving:
                     del self._loaded[version_id]
                     loaded.batcher.close()
                     unloaded.append(loaded.version.ref)
+        if unloaded:
+            # Frozen objects are never collected: thaw, so the unloaded models' cycles can go, then freeze again.
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
         return unloaded
 
     def close(self) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
+from aiflywheel.errors import NotFound
 from aiflywheel.interfaces.rest.deps import Admin, ProjectPlatform, Writer
 from aiflywheel.kernel.datasets import Dataset, DatasetVersion
 from aiflywheel.kernel.jobs import Job, JobState, LogLine
@@ -60,8 +62,6 @@ class DatasetFromPath(BaseModel):
 @router.post("/datasets/from-path", status_code=201, tags=["datasets"])
 def dataset_from_path(body: DatasetFromPath, platform: ProjectPlatform, _: Admin) -> DatasetVersion:
     """Create a dataset from a file already on the server (admin keys only: it reads the server's disk)."""
-    from pathlib import Path
-
     return platform.datasets.create(
         body.name, Path(body.path), format=body.format, encoding=body.encoding, columns=body.columns
     )
@@ -205,8 +205,6 @@ def list_keys(platform: ProjectPlatform, caller: Admin) -> list[KeyInfo]:
 def revoke_key(key_id: str, request: Request, platform: ProjectPlatform, caller: Admin) -> KeyInfo:
     keys = Keys(platform.engine)
     if keys.get(key_id).project != caller.project:
-        from aiflywheel.errors import NotFound
-
         raise NotFound(f"no key {key_id}")
     revoked = keys.revoke(key_id)
     request.app.state.api.auth.forget()
