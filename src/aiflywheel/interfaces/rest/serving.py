@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from aiflywheel.errors import InvalidInput
-from aiflywheel.interfaces.rest.deps import Caller, ProjectPlatform, Writer
+from aiflywheel.interfaces.rest.deps import ProjectPlatform, Writer
 from aiflywheel.kernel.endpoints import Endpoint
 from aiflywheel.kernel.predictions import FeedbackRecord, FeedbackRequest
 from aiflywheel.kernel.registry import ModelVersion
@@ -100,10 +100,12 @@ def delete_endpoint(name: str, request: Request, platform: ProjectPlatform, _: W
         }
     },
 )
-async def invoke(name: str, request: Request, caller: Caller) -> Response:
+async def invoke(name: str, request: Request) -> Response:
     """Predict a batch of instances with the endpoint's champion (or challenger, by its routing)."""
+    api = request.app.state.api
+    caller = api.auth(request)  # called directly, not as a dependency: this route is the hot path
     instances = _instances(await request.body())
-    serving = request.app.state.api.serving
+    serving = api.serving
     if not serving.ready(caller.project_id, name):  # route lookups and model loading block: keep them off the loop
         await asyncio.to_thread(serving.prepare, caller.project_id, name)
     result: Invocation = await serving.invoke(caller.project_id, name, instances, loop=asyncio.get_running_loop())
