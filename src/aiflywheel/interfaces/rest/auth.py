@@ -7,7 +7,7 @@ import time
 from fastapi import Request
 
 from aiflywheel.errors import Unauthorized
-from aiflywheel.kernel.keys import Keys, Principal, Role
+from aiflywheel.kernel.keys import Keys, Principal
 
 CACHE_SECONDS = 30.0  # a revoked key stops working within this time
 
@@ -37,8 +37,3 @@ class Authenticator:
 
     def forget(self) -> None:
         self._cache.clear()
-
-
-def require(principal: Principal, role: Role) -> Principal:
-    principal.require(role)
-    return principal
