@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -75,3 +76,11 @@ def platform(settings, kinds) -> Platform:
     fw = Platform(settings, kinds)
     yield fw
     fw.close()
+
+
+@pytest.fixture(autouse=True)
+def _collect_after_each_test():
+    # An unclosed connection warns when it is collected; collecting here blames the test that leaked it,
+    # instead of whichever later test the collector happens to run in.
+    yield
+    gc.collect()

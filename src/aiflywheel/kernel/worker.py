@@ -87,6 +87,7 @@ def execute(platform: Platform, job: Job) -> JobState:
         return JobState.FAILED
     finally:
         heartbeat.stopped.set()
+        heartbeat.join()  # its store connection must be back before the caller closes the platform
     queue.finish(job.id, JobState.SUCCEEDED, "succeeded", result=result)
     return JobState.SUCCEEDED
 

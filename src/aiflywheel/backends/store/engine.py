@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import orjson
@@ -95,9 +96,14 @@ def alembic_config() -> Config:
     return config
 
 
+_MIGRATING = threading.Lock()
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` (idempotent)."""
     config = alembic_config()
-    with engine.begin() as connection:
+    # Alembic's ``context`` is a module-level proxy: two threads migrating at once would swap
+    # each other's connection (seen as a leaked connection when job threads start together).
+    with _MIGRATING, engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
