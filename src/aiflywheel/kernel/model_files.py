@@ -10,8 +10,13 @@ import shutil
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiflywheel.backends.artifacts import ArtifactStore
+
+if TYPE_CHECKING:
+    from aiflywheel.kernel.kinds import KindRegistry, Predictor
+    from aiflywheel.kernel.registry import ModelVersion
 
 
 def pack(workdir: Path, artifacts: ArtifactStore, scratch: Path) -> str:
@@ -52,3 +57,8 @@ def unpack(digest: str, artifacts: ArtifactStore, cache: Path) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def load_predictor(version: ModelVersion, kinds: KindRegistry, artifacts: ArtifactStore, cache: Path) -> Predictor:
+    """The predictor of a model version: its files unpacked (once) and loaded by its kind."""
+    return kinds.get(version.kind).load(unpack(version.artifact, artifacts, cache))

@@ -6,6 +6,7 @@ never see it.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -17,7 +18,7 @@ from aiflywheel.kernel.datasets import Datasets
 from aiflywheel.kernel.endpoints import Endpoints
 from aiflywheel.kernel.jobs import Job, JobQueue
 from aiflywheel.kernel.kinds import KindRegistry, Predictor
-from aiflywheel.kernel.model_files import unpack
+from aiflywheel.kernel.model_files import load_predictor
 from aiflywheel.kernel.predictions import Feedback, PredictionLog
 from aiflywheel.kernel.projects import DEFAULT_PROJECT, ensure_project
 from aiflywheel.kernel.registry import ModelRegistry, ModelVersion
@@ -89,6 +90,10 @@ class Platform:
     def predictor(self, version: ModelVersion) -> Predictor:
         """Load (once per process) the predictor of a model version."""
         if version.artifact not in self._predictors:
-            directory = unpack(version.artifact, self.artifacts, self.settings.home / "cache" / "models")
-            self._predictors[version.artifact] = self.kinds.get(version.kind).load(directory)
+            self._predictors[version.artifact] = load_predictor(version, self.kinds, self.artifacts, self.model_cache)
         return self._predictors[version.artifact]
+
+    @property
+    def model_cache(self) -> Path:
+        """Where model files are unpacked for loading."""
+        return self.settings.home / "cache" / "models"

@@ -33,7 +33,7 @@ from aiflywheel.errors import FlywheelError, InvalidInput, KindFailed
 from aiflywheel.kernel.clock import now
 from aiflywheel.kernel.endpoints import EndpointConfig, Endpoints, Route
 from aiflywheel.kernel.kinds import KindRegistry, Predictor
-from aiflywheel.kernel.model_files import unpack
+from aiflywheel.kernel.model_files import load_predictor
 from aiflywheel.kernel.predictions import PredictionLog, new_invocation_id, prediction_ids
 from aiflywheel.kernel.registry import ModelRegistry, ModelVersion
 
@@ -318,9 +318,7 @@ class Serving:
             with self._load_lock:
                 loaded = self._loaded.get(version.id)
                 if loaded is None:
-                    predictor = self.kinds.get(version.kind).load(
-                        unpack(version.artifact, self.artifacts, self.cache_dir)
-                    )
+                    predictor = load_predictor(version, self.kinds, self.artifacts, self.cache_dir)
                     batcher = Batcher(predictor, version.ref, config.max_batch_size, config.max_wait_ms)
                     loaded = _Loaded(version, batcher, config.idle_unload_seconds)
                     self._loaded[version.id] = loaded

@@ -52,9 +52,7 @@ def up(
     if demo and DEMO_DATASET not in {d.name for d in fw.datasets.list()}:
         for ref in executor.submit(seed_demo_in_process, fw.settings).result():
             console.print(f"demo dataset [bold]{ref}[/] ready")
-    serving = Serving(
-        fw.engine, fw.artifacts, fw.kinds, fw.settings.home / "cache" / "models", fw.prediction_log.start()
-    )
+    serving = Serving(fw.engine, fw.artifacts, fw.kinds, fw.model_cache, fw.prediction_log.start())
     app = create_app(fw, serving, max_body_bytes=fw.settings.max_body_bytes)
     stop = threading.Event()
     pool = WorkerPool(fw, executor)
