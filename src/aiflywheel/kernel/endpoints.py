@@ -146,11 +146,10 @@ class Endpoints:
 
     def route(self, name: str) -> Route:
         found = self.get(name)
-        versions = self.models.list(found.model)
-        champion = next((v for v in versions if v.stage == Stage.CHAMPION), None)
+        champion = self.models.champion(found.model)
         if champion is None:
             raise Conflict(
                 f"endpoint {name!r}: model {found.model!r} has no champion; promote a version or deploy again"
             )
-        challenger = next((v for v in versions if v.stage == Stage.CHALLENGER), None)
+        challenger = self.models.challenger(found.model)
         return Route(endpoint=found, champion=champion, challenger=challenger)

@@ -156,11 +156,18 @@ class ModelRegistry:
         return ModelVersion.model_validate(dict(row))
 
     def champion(self, model: str) -> ModelVersion | None:
+        return self.holder(model, Stage.CHAMPION)
+
+    def challenger(self, model: str) -> ModelVersion | None:
+        return self.holder(model, Stage.CHALLENGER)
+
+    def holder(self, model: str, stage: Stage) -> ModelVersion | None:
+        """The version of ``model`` in an exclusive ``stage`` (champion or challenger), if any."""
         try:
             versions = self.list(model)
         except NotFound:
             return None
-        return next((v for v in versions if v.stage == Stage.CHAMPION), None)
+        return next((v for v in versions if v.stage == stage), None)
 
     def promote(self, model: str, version: int, stage: Stage | str = Stage.CHAMPION) -> ModelVersion:
         """Move a version to ``stage``; the previous holder of champion or challenger is archived."""

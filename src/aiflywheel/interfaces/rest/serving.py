@@ -57,14 +57,9 @@ def list_endpoints(platform: ProjectPlatform) -> list[Endpoint]:
 @router.get("/endpoints/{name}", tags=["endpoints"])
 def get_endpoint(name: str, request: Request, platform: ProjectPlatform) -> EndpointView:
     endpoint = platform.endpoints.get(name)
-    versions = platform.models.list(endpoint.model)
-    loaded = request.app.state.api.serving.loaded()
-    return EndpointView(
-        endpoint=endpoint,
-        champion=next((v for v in versions if v.stage == "champion"), None),
-        challenger=next((v for v in versions if v.stage == "challenger"), None),
-        loaded=[v.ref for v in versions if v.ref in loaded],
-    )
+    champion, challenger = platform.models.champion(endpoint.model), platform.models.challenger(endpoint.model)
+    loaded = [ref for ref in request.app.state.api.serving.loaded() if ref.startswith(f"{endpoint.model}:")]
+    return EndpointView(endpoint=endpoint, champion=champion, challenger=challenger, loaded=loaded)
 
 
 @router.patch("/endpoints/{name}", tags=["endpoints"])
