@@ -66,8 +66,13 @@ class Datasets:
         encoding: str = "utf-8",
         columns: list[str] | None = None,
         source_name: str | None = None,
+        origin: dict[str, Any] | None = None,
+        parent_version_id: int | None = None,
     ) -> DatasetVersion:
         """Ingest ``source`` (CSV, Parquet or JSONL) as the next version of dataset ``name``.
+
+        A derived version (a feedback join, say) names where it came from in ``origin``
+        (recorded as its ``source``) and the version it extends in ``parent_version_id``.
 
         Raises
         ------
@@ -84,10 +89,12 @@ class Datasets:
             "columns": [asdict(column) for column in result.columns],
             "row_count": result.row_count,
             "preview": result.preview,
-            "source": {
+            "source": origin
+            or {
                 "file": source_name or Path(source).name,
                 "format": format or Path(source).suffix.lstrip("."),
             },
+            "parent_version_id": parent_version_id,
         }
         return self._add_version(name, record)
 

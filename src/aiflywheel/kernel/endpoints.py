@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from aiflywheel.backends.store.schema import endpoints, models
+from aiflywheel.backends.store.schema import endpoints, flywheel_policies, models
 from aiflywheel.errors import Conflict, InvalidInput, NotFound
 from aiflywheel.kernel.clock import UtcDatetime, now
 from aiflywheel.kernel.names import check_name
@@ -117,6 +117,15 @@ class Endpoints:
             )
         return self.get(name)
 
+    def route_challenger(self, conn: Connection, endpoint_id: int, mode: str, share: float | None = None) -> None:
+        """Set how the challenger gets traffic, inside the caller's transaction (the flywheel's trials)."""
+        stored = conn.execute(select(endpoints.c.config).where(endpoints.c.id == endpoint_id)).scalar_one()
+        changes = {"challenger_mode": mode, **({"challenger_share": share} if share is not None else {})}
+        config = parse_config({**stored, **changes})
+        conn.execute(
+            update(endpoints).where(endpoints.c.id == endpoint_id).values(config=config.model_dump(), updated_at=now())
+        )
+
     def _query(self):
         return (
             select(endpoints, models.c.name.label("model"), models.c.kind)
@@ -142,6 +151,7 @@ class Endpoints:
     def delete(self, name: str) -> None:
         found = self.get(name)
         with self.engine.begin() as conn:
+            conn.execute(delete(flywheel_policies).where(flywheel_policies.c.endpoint_id == found.id))
             conn.execute(delete(endpoints).where(endpoints.c.id == found.id))
 
     def route(self, name: str) -> Route:

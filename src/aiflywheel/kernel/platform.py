@@ -16,6 +16,7 @@ from aiflywheel.backends.store import open_store
 from aiflywheel.kernel.batch import submit_batch_prediction
 from aiflywheel.kernel.datasets import Datasets
 from aiflywheel.kernel.endpoints import Endpoints
+from aiflywheel.kernel.flywheel import Flywheel
 from aiflywheel.kernel.jobs import Job, JobQueue
 from aiflywheel.kernel.kinds import KindRegistry, Predictor
 from aiflywheel.kernel.model_files import load_predictor
@@ -57,6 +58,7 @@ class Platform:
         # One log per process, shared by every project: ``flywheel up`` starts its writer thread.
         self.prediction_log = prediction_log or PredictionLog(self.engine)
         self.feedback = Feedback(self.engine, self.project_id, self.prediction_log)
+        self.flywheel = Flywheel(self)
         self._predictors: dict[str, Predictor] = {}
 
     def close(self) -> None:

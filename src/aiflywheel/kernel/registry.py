@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from aiflywheel.backends.store.schema import dataset_versions, datasets, model_versions, models
@@ -177,21 +177,31 @@ class ModelRegistry:
             raise InvalidInput(f"stage {stage!r} is not one of {', '.join(s.value for s in Stage)}") from exc
         target = self.get(model, version)
         with self.engine.begin() as conn:
-            if stage in _EXCLUSIVE:
-                conn.execute(
-                    update(model_versions)
-                    .where(
-                        model_versions.c.model_id
-                        == select(models.c.id)
-                        .where(models.c.project_id == self.project_id, models.c.name == model)
-                        .scalar_subquery(),
-                        model_versions.c.stage == stage,
-                        model_versions.c.id != target.id,
-                    )
-                    .values(stage=Stage.ARCHIVED)
-                )
-            conn.execute(update(model_versions).where(model_versions.c.id == target.id).values(stage=stage))
+            self.set_stage(conn, target, stage)
         return self.by_id(target.id)
+
+    def set_stage(self, conn: Connection, target: ModelVersion, stage: Stage) -> None:
+        """``promote`` inside the caller's transaction, so a stage change commits with what caused it."""
+        if stage in _EXCLUSIVE:
+            conn.execute(
+                update(model_versions)
+                .where(
+                    model_versions.c.model_id
+                    == select(models.c.id)
+                    .where(models.c.project_id == self.project_id, models.c.name == target.model)
+                    .scalar_subquery(),
+                    model_versions.c.stage == stage,
+                    model_versions.c.id != target.id,
+                )
+                .values(stage=Stage.ARCHIVED)
+            )
+        conn.execute(update(model_versions).where(model_versions.c.id == target.id).values(stage=stage))
+
+    def by_job(self, job_id: int) -> ModelVersion | None:
+        """The version a job registered, if it got that far (a re-run job picks up where it stopped)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(self._query().where(model_versions.c.job_id == job_id)).mappings().first()
+        return ModelVersion.model_validate(dict(row)) if row else None
 
     def archive(self, model: str, version: int) -> ModelVersion:
         return self.promote(model, version, Stage.ARCHIVED)

@@ -6,9 +6,13 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
+from aiflywheel.kernel.datasets import DatasetVersion
 from aiflywheel.kernel.jobs import Job
-from aiflywheel.kernel.kinds import Progress, parse_params
+from aiflywheel.kernel.kinds import Kind, Progress, TrainResult, parse_params
 from aiflywheel.kernel.model_files import pack
+from aiflywheel.kernel.registry import ModelVersion
 
 if TYPE_CHECKING:
     from aiflywheel.kernel.platform import Platform
@@ -52,26 +56,41 @@ def run_training(platform: Platform, job: Job, progress: Progress) -> dict[str, 
     kind = platform.kinds.get(spec["kind"])
     params = parse_params(kind, spec["params"])
     version = platform.datasets.version_by_id(spec["dataset_version_id"])
-    data = platform.datasets.training_data(version)
+    champion = platform.models.champion(spec["model"])
+    registered, trained = train_version(platform, job, kind, params, version, spec["model"], champion, progress)
+    return {"model": registered.model, "version": registered.version, "summary": trained.summary}
+
+
+def train_version(
+    platform: Platform,
+    job: Job,
+    kind: Kind,
+    params: BaseModel,
+    dataset: DatasetVersion,
+    model: str,
+    parent: ModelVersion | None,
+    progress: Progress,
+) -> tuple[ModelVersion, TrainResult]:
+    """Train ``kind`` on ``dataset`` and register the result as the next (candidate) version of ``model``."""
+    data = platform.datasets.training_data(dataset)
     scratch = platform.settings.home / "scratch"
     scratch.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=scratch, prefix=f"train-{job.id}-") as workdir:
         trained = kind.train(data, params, progress, Path(workdir))
         digest = pack(Path(workdir), platform.artifacts, scratch)
-    champion = platform.models.champion(spec["model"])
     registered = platform.models.register(
-        model=spec["model"],
+        model=model,
         kind=kind.name,
-        params=spec["params"],
+        params=params.model_dump(mode="json"),
         metrics=trained.metrics,
         primary_metric=trained.primary_metric,
         artifact=digest,
-        dataset_version_id=version.id,
+        dataset_version_id=dataset.id,
         job_id=job.id,
-        parent_version_id=champion.id if champion else None,
+        parent_version_id=parent.id if parent else None,
     )
     progress.log(
         f"registered model version {registered.ref} ({trained.primary_metric.name}="
         f"{trained.metrics.get(trained.primary_metric.name)})"
     )
-    return {"model": registered.model, "version": registered.version, "summary": trained.summary}
+    return registered, trained

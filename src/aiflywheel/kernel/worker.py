@@ -19,6 +19,10 @@ from aiflywheel.backends.executor import Executor
 from aiflywheel.errors import FlywheelError
 from aiflywheel.kernel.batch import JOB_TYPE as BATCH_PREDICT
 from aiflywheel.kernel.batch import run_batch_prediction
+from aiflywheel.kernel.flywheel.retrain import JOB_TYPE as RETRAIN
+from aiflywheel.kernel.flywheel.retrain import run_retrain
+from aiflywheel.kernel.flywheel.review import JOB_TYPE as REVIEW
+from aiflywheel.kernel.flywheel.review import run_review
 from aiflywheel.kernel.jobs import HEARTBEAT_SECONDS, Job, JobCancelled, JobQueue, JobState, this_worker
 from aiflywheel.kernel.kinds import KindRegistry
 from aiflywheel.kernel.platform import Platform
@@ -29,7 +33,12 @@ from aiflywheel.settings import Settings
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[Platform, Job, Any], dict[str, Any]]
-HANDLERS: dict[str, Handler] = {TRAIN: run_training, BATCH_PREDICT: run_batch_prediction}
+HANDLERS: dict[str, Handler] = {
+    TRAIN: run_training,
+    BATCH_PREDICT: run_batch_prediction,
+    RETRAIN: run_retrain,
+    REVIEW: run_review,
+}
 
 
 class JobProgress:

@@ -188,3 +188,33 @@ feedback = Table(
     _created_at(),
     UniqueConstraint("project_id", "event_id"),
 )
+
+flywheel_policies = Table(
+    "flywheel_policies",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", ForeignKey("projects.id"), nullable=False),
+    Column("endpoint_id", ForeignKey("endpoints.id"), nullable=False, unique=True),
+    Column("policy", JSON, nullable=False),
+    Column("state", JSON, nullable=False),  # counters and what is in flight: a retrain job, a trial, a watch
+    Column("revision", Integer, nullable=False),  # compare-and-set guard: two loops never act on one state twice
+    _created_at(),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+flywheel_events = Table(
+    "flywheel_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", ForeignKey("projects.id"), nullable=False),
+    # No foreign key: the history of an endpoint outlives the endpoint.
+    Column("endpoint_id", Integer, nullable=False, index=True),
+    Column("endpoint", String(200), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("job_id", Integer, nullable=True, index=True),
+    Column("champion_version_id", Integer, nullable=True),
+    Column("challenger_version_id", Integer, nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("details", JSON, nullable=False),
+    _created_at(),
+)
