@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import gc
+import logging
 import socket
 import sys
 import threading
@@ -18,11 +19,15 @@ from aiflywheel.interfaces.cli.context import state
 from aiflywheel.interfaces.cli.render import console
 from aiflywheel.interfaces.rest import create_app
 from aiflywheel.kernel.demo import DEMO_DATASET, seed_demo_in_process
+from aiflywheel.kernel.flywheel import FlywheelLoop
 from aiflywheel.kernel.keys import Keys, Role
 from aiflywheel.kernel.serving import Serving
 from aiflywheel.kernel.worker import WorkerPool
 
+logger = logging.getLogger(__name__)
+
 UNLOAD_CHECK_SECONDS = 10.0
+FLYWHEEL_TICK_SECONDS = 5.0
 # Requests hop between the event loop and batcher threads; Python's default 5 ms GIL
 # switch interval would add up to that much to each hop under load.
 SWITCH_INTERVAL = 0.0005
@@ -59,6 +64,7 @@ def up(
     background = [
         threading.Thread(target=pool.run, args=(stop, _say), name="worker-pool", daemon=True),
         threading.Thread(target=_unload_idle, args=(serving, stop), name="unloader", daemon=True),
+        threading.Thread(target=_turn_flywheel, args=(FlywheelLoop(fw), stop), name="flywheel", daemon=True),
     ]
     for thread in background:
         thread.start()
@@ -90,6 +96,15 @@ def _unload_idle(serving: Serving, stop: threading.Event) -> None:
     while not stop.wait(UNLOAD_CHECK_SECONDS):
         for ref in serving.unload_idle():
             _say(f"unloaded idle model {ref}")
+
+
+def _turn_flywheel(loop: FlywheelLoop, stop: threading.Event) -> None:
+    while not stop.wait(FLYWHEEL_TICK_SECONDS):
+        try:
+            for message in loop.tick():
+                _say(f"flywheel: {message}")
+        except Exception:  # the store may be briefly unavailable; the next tick tries again
+            logger.exception("the flywheel loop failed; trying again")
 
 
 def _check_port_free(host: str, port: int) -> None:

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from aiflywheel.interfaces.rest import errors
 from aiflywheel.interfaces.rest.auth import Authenticator
+from aiflywheel.interfaces.rest.flywheel import router as flywheel_router
 from aiflywheel.interfaces.rest.limits import BodyLimit
 from aiflywheel.interfaces.rest.resources import router as resources
 from aiflywheel.interfaces.rest.serving import router as serving_router
@@ -40,13 +41,15 @@ def create_app(
     app = FastAPI(
         title="Flywheel",
         version=version("aiflywheel"),
-        description="A self-hosted AI cloud: datasets, training jobs, a model registry, endpoints and feedback. "
+        description="A self-hosted AI cloud: datasets, training jobs, a model registry, endpoints, feedback, "
+        "and the flywheel that retrains on it. "
         "Every call except /healthz needs `Authorization: Bearer KEY`.",
     )
     app.state.api = Api(platform, serving, Authenticator(Keys(platform.engine)), max_upload_bytes)
     errors.install(app)
     app.include_router(serving_router)  # first: the invocation route is matched on every prediction
     app.include_router(resources)
+    app.include_router(flywheel_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict:

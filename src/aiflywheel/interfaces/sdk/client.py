@@ -17,7 +17,15 @@ import httpx
 from pydantic import BaseModel
 
 from aiflywheel.interfaces.sdk import errors
-from aiflywheel.interfaces.sdk.resources import DatasetsApi, EndpointsApi, JobsApi, KeysApi, ModelsApi, segment
+from aiflywheel.interfaces.sdk.resources import (
+    DatasetsApi,
+    EndpointsApi,
+    FlywheelApi,
+    JobsApi,
+    KeysApi,
+    ModelsApi,
+    segment,
+)
 from aiflywheel.kernel.endpoints import Endpoint
 from aiflywheel.kernel.jobs import Job
 from aiflywheel.kernel.predictions import FeedbackRecord
@@ -70,6 +78,7 @@ class Client:
         self.models = ModelsApi(self)
         self.endpoints = EndpointsApi(self)
         self.keys = KeysApi(self)
+        self.flywheel = FlywheelApi(self)
 
     def __repr__(self) -> str:
         return f"Client(url={self.url!r})"

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from aiflywheel.kernel.datasets import Dataset, DatasetVersion
 from aiflywheel.kernel.endpoints import Endpoint
+from aiflywheel.kernel.flywheel import FlywheelEvent, FlywheelStatus
 from aiflywheel.kernel.jobs import Job, JobState, LogLine
 from aiflywheel.kernel.keys import KeyInfo, Role
 from aiflywheel.kernel.registry import ModelVersion, Stage
@@ -187,6 +188,48 @@ class EndpointsApi:
 
     def delete(self, name: str) -> None:
         self._client.request("DELETE", f"/v1/endpoints/{segment(name)}")
+
+
+class FlywheelApi:
+    """``client.flywheel``: each endpoint's policy, retrains, approvals and the history of decisions."""
+
+    def __init__(self, client: Client):
+        self._client = client
+
+    def _path(self, endpoint: str, leaf: str) -> str:
+        return f"/v1/endpoints/{segment(endpoint)}/{leaf}"
+
+    def policy(self, endpoint: str) -> FlywheelStatus:
+        """The policy, the loop's state and what is pending (``new_labels``, the ``job`` in flight)."""
+        return self._client.get(self._path(endpoint, "policy"), FlywheelStatus)
+
+    def set_policy(self, endpoint: str, policy: dict[str, Any] | None = None, replace: bool = False) -> FlywheelStatus:
+        """Change the policy, e.g. ``set_policy("claims", {"triggers": {"every_n_labels": 500}})``.
+
+        With ``replace``, ``policy`` is the whole policy and fields left out take their defaults.
+        """
+        response = self._client.request(
+            "PUT" if replace else "PATCH", self._path(endpoint, "policy"), json=policy or {}
+        )
+        return FlywheelStatus.model_validate(response.json())
+
+    def delete_policy(self, endpoint: str) -> None:
+        self._client.request("DELETE", self._path(endpoint, "policy"))
+
+    def retrain(self, endpoint: str, wait: bool = False, timeout: float | None = None) -> Job:
+        """Start a retrain now; with ``wait``, return the finished job (its ``result`` holds the decision)."""
+        job = self._client.post(self._path(endpoint, "retrain"), Job)
+        return self._client.jobs.wait(job.id, timeout) if wait else job
+
+    def history(self, endpoint: str, limit: int = 200) -> list[FlywheelEvent]:
+        """Triggers, decisions (with both models' metrics and the reason) and rollbacks, oldest first."""
+        return self._client.get_list(self._path(endpoint, "history"), FlywheelEvent, limit=limit)
+
+    def approve(self, endpoint: str) -> FlywheelEvent:
+        return self._client.post(self._path(endpoint, "approve"), FlywheelEvent)
+
+    def reject(self, endpoint: str) -> FlywheelEvent:
+        return self._client.post(self._path(endpoint, "reject"), FlywheelEvent)
 
 
 class KeysApi:
