@@ -7,7 +7,20 @@ import sys
 import typer
 
 from aiflywheel.errors import FlywheelError
-from aiflywheel.interfaces.cli import batch, client_commands, datasets, endpoints, jobs, keys, kinds, models, train, up
+from aiflywheel.interfaces.cli import (
+    batch,
+    client_commands,
+    datasets,
+    demo,
+    endpoints,
+    flywheel,
+    jobs,
+    keys,
+    kinds,
+    models,
+    train,
+    up,
+)
 from aiflywheel.interfaces.cli.context import configure
 from aiflywheel.interfaces.cli.render import error
 
@@ -25,12 +38,18 @@ app.add_typer(models.app, name="models")
 app.add_typer(kinds.app, name="kinds")
 app.add_typer(endpoints.app, name="endpoints")
 app.add_typer(keys.app, name="keys")
+app.add_typer(flywheel.app, name="policy")
 app.command("deploy")(endpoints.deploy)
 app.command("batch-predict")(batch.batch_predict)
 app.command("train")(train.train)
 app.command("up")(up.up)
+app.command("demo")(demo.demo)
 app.command("predict")(client_commands.predict)
 app.command("feedback")(client_commands.feedback)
+app.command("retrain")(flywheel.retrain)
+app.command("history")(flywheel.history)
+app.command("approve")(flywheel.approve)
+app.command("reject")(flywheel.reject)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,231 @@
+"""The vehicle-insurance claims scenario: a fraud model trained early, improved only by feedback.
+
+The claims (1994-1996) are put in time order and cut in four:
+
+1. the earliest rows train the first model (``claims-early``);
+2. the next rows are the policy's fixed holdout (``claims-holdout``);
+3. the middle rows are replayed as live traffic, round by round, through the real
+   endpoint; each round's fraud labels arrive one round late, as feedback;
+4. the latest rows (``claims-future``) are never shown to any model: after every
+   round the serving champion is scored on them, so any gain comes from feedback.
+
+The loop is ticked and its jobs are run here, between rounds, exactly as ``flywheel up``
+would do it in the background.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from aiflywheel.errors import InvalidInput
+from aiflywheel.kernel.flywheel import FlywheelLoop
+from aiflywheel.kernel.flywheel.events import EventType
+from aiflywheel.kernel.jobs import this_worker
+from aiflywheel.kernel.kinds import parse_params
+from aiflywheel.kernel.platform import Platform
+from aiflywheel.kernel.predictions import FeedbackRequest
+from aiflywheel.kernel.serving import Serving
+from aiflywheel.kernel.worker import execute
+
+ENDPOINT = "claims"
+TARGET = "FraudFound_P"
+PARAMS = {"target": TARGET, "exclude": ["PolicyNumber"]}
+DATA_FILE = Path("fraud") / "vehicle_claims_dev.csv"
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+@dataclass
+class RoundResult:
+    round: int
+    traffic: int  # rows predicted so far
+    labels: int  # labels received so far
+    events: list[str]
+    champion: str
+    future_auc: float
+
+
+@dataclass
+class DemoResult:
+    first_auc: float
+    rounds: list[RoundResult] = field(default_factory=list)
+    chart: str | None = None
+    split: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def final_auc(self) -> float:
+        return self.rounds[-1].future_auc if self.rounds else self.first_auc
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2))
+
+    @classmethod
+    def load(cls, path: Path) -> DemoResult:
+        raw = json.loads(path.read_text())
+        raw["rounds"] = [RoundResult(**item) for item in raw["rounds"]]
+        return cls(**raw)
+
+
+def find_data(given: Path | None) -> Path:
+    """The shared datasets folder: ``given``, or ``../shared/data`` seen from here or from the source tree."""
+    candidates = (
+        [given] if given else [Path.cwd() / ".." / "shared" / "data", Path(__file__).parents[5] / "shared" / "data"]
+    )
+    for folder in candidates:
+        if (folder / DATA_FILE).is_file():
+            return folder.resolve()
+    raise InvalidInput(
+        f"the demo needs {DATA_FILE} from the shared datasets; none at {', '.join(str(c) for c in candidates)} "
+        "(pass --data FOLDER)"
+    )
+
+
+def time_ordered(csv: Path) -> pd.DataFrame:
+    frame = pd.read_csv(csv)
+    order = frame["Year"] * 100 + frame["Month"].map({m: i for i, m in enumerate(MONTHS)}) * 5 + frame["WeekOfMonth"]
+    return frame.assign(_order=order).sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)
+
+
+def run_demo(
+    platform: Platform,
+    data: Path,
+    first_rows: int = 1500,
+    holdout_rows: int = 1000,
+    future_rows: int = 2500,
+    round_rows: int = 1000,
+    say: Callable[[str], None] = print,
+) -> DemoResult:
+    """Build the scenario in ``platform``'s (empty) project and turn the flywheel; return what happened."""
+    frame = time_ordered(data / DATA_FILE)
+    live_end = len(frame) - future_rows
+    if live_end - first_rows - holdout_rows < round_rows:
+        raise InvalidInput(f"{len(frame)} rows are too few for this split")
+    with tempfile.TemporaryDirectory(dir=platform.settings.home) as folder:
+        for name, part in (
+            ("claims-early", frame.iloc[:first_rows]),
+            ("claims-holdout", frame.iloc[first_rows : first_rows + holdout_rows]),
+            ("claims-future", frame.iloc[live_end:]),
+        ):
+            path = Path(folder) / f"{name}.csv"
+            part.to_csv(path, index=False)
+            platform.datasets.create(name, path, source_name=f"{DATA_FILE} (rows in time order)")
+    say(f"training the first model on the earliest {first_rows} claims")
+    job = platform.train("tabular", "claims-early", PARAMS, model=ENDPOINT)
+    _run_jobs(platform)
+    if platform.jobs.get(job.id).state != "succeeded":
+        raise InvalidInput(f"the first training failed: {platform.jobs.get(job.id).error}")
+    platform.endpoints.deploy(ENDPOINT)
+    platform.flywheel.set_policy(
+        ENDPOINT,
+        {
+            "triggers": {"every_n_labels": round_rows, "drift_threshold": None},
+            "promotion": {
+                "holdout_dataset": "claims-holdout",
+                "min_samples": 300,
+                "min_gain": 0.002,
+                "recent_feedback_share": 0.2,
+                "rollback_margin": 0.03,
+                "rollback_min_samples": 2 * round_rows,  # a round can hold only a few frauds
+            },
+        },
+    )
+    scorer = _FutureScorer(platform)
+    result = DemoResult(
+        first_auc=scorer.score(platform.models.champion(ENDPOINT)),
+        split={
+            "first": first_rows,
+            "holdout": holdout_rows,
+            "live": live_end - first_rows - holdout_rows,
+            "future": future_rows,
+        },
+    )
+    say(f"{platform.models.champion(ENDPOINT).ref}: ROC-AUC {result.first_auc:.4f} on the {future_rows} latest claims")
+    serving = Serving(
+        platform.engine,
+        platform.artifacts,
+        platform.kinds,
+        platform.model_cache,
+        platform.prediction_log.start(),
+        route_seconds=0.0,
+    )
+    loop = FlywheelLoop(platform)
+    late: list[tuple[str, int]] = []  # predictions whose labels arrive next round
+    traffic = labels = 0
+    seen_events = len(platform.flywheel.history(ENDPOINT))
+    try:
+        starts = list(range(first_rows + holdout_rows, live_end, round_rows))
+        for number, start in enumerate(starts + [None], 1):
+            arrived, late = late, []
+            if start is not None:
+                rows = frame.iloc[start : min(start + round_rows, live_end)]
+                late = list(zip(_predict(serving, platform, rows.drop(columns=[TARGET])), rows[TARGET], strict=True))
+                traffic += len(rows)
+            for prediction_id, label in arrived:
+                labels += 1
+                platform.feedback.send(
+                    FeedbackRequest(prediction_id=prediction_id, event_id=f"claim-label-{labels}", label=int(label))
+                )
+            for _ in range(3):  # a retrain, then the review it may lead to
+                loop.tick()
+                if not _run_jobs(platform):
+                    break
+            history = platform.flywheel.history(ENDPOINT, limit=1000)
+            new = [e for e in history[seen_events:] if e.type not in (EventType.TRIGGERED, EventType.POLICY_SET)]
+            seen_events = len(history)
+            champion = platform.models.champion(ENDPOINT)
+            outcome = RoundResult(
+                round=number,
+                traffic=traffic,
+                labels=labels,
+                events=[f"{e.type.value} {e.challenger or ''}".strip() for e in new],
+                champion=champion.ref,
+                future_auc=scorer.score(champion),
+            )
+            result.rounds.append(outcome)
+            say(
+                f"round {number}: {traffic} claims served, {labels} labels back; "
+                f"{', '.join(outcome.events) or 'no decision'}; champion {champion.ref} "
+                f"ROC-AUC {outcome.future_auc:.4f} on unseen claims"
+            )
+    finally:
+        serving.close()
+    return result
+
+
+def _predict(serving: Serving, platform: Platform, rows: pd.DataFrame, batch: int = 50) -> list[str]:
+    instances = json.loads(rows.to_json(orient="records"))
+    ids = []
+    for start in range(0, len(instances), batch):
+        answer = serving.invoke(platform.project_id, ENDPOINT, instances[start : start + batch]).result(timeout=60)
+        ids.extend(answer.prediction_ids)
+    return ids
+
+
+def _run_jobs(platform: Platform) -> int:
+    """Run every queued job here, as a worker would; return how many ran."""
+    ran = 0
+    while (job := platform.all_jobs().claim(this_worker())) is not None:
+        execute(platform, job)
+        ran += 1
+    return ran
+
+
+class _FutureScorer:
+    """ROC-AUC of a model version on ``claims-future``, the rows no model ever saw."""
+
+    def __init__(self, platform: Platform):
+        self.platform = platform
+        self.data = platform.datasets.training_data(platform.datasets.version("claims-future"))
+        self.scores: dict[int, float] = {}
+
+    def score(self, version) -> float:
+        if version.id not in self.scores:
+            kind = self.platform.kinds.get(version.kind)
+            metrics = kind.evaluate(self.platform.predictor(version), self.data, parse_params(kind, version.params))
+            self.scores[version.id] = round(metrics["roc_auc"], 4)
+        return self.scores[version.id]
