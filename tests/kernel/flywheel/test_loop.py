@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from aiflywheel.errors import Conflict
@@ -181,3 +183,34 @@ def test_a_failed_retrain_is_recorded_and_frees_the_endpoint(scenario, platform)
 
 
 TARGET = "diagnosis"
+
+
+def test_input_drift_triggers_a_retrain_naming_the_feature(scenario, platform, cancer):
+    scenario.deploy(base_rows=250)
+    off = {"every_n_labels": None, "drift_threshold": 0.5, "drift_window": 200, "drift_check_every": "1s"}
+    platform.flywheel.set_policy("cancer", {"triggers": off})
+    rows = cancer.drop(columns=[TARGET]).iloc[250:450].to_dict("records")
+    scenario.serving.invoke(platform.project_id, "cancer", rows).result(timeout=30)
+    assert scenario.loop.tick() == []  # the same population
+    status = platform.flywheel.status("cancer")
+    assert status.state.last_drift["score"] < 0.5 and status.state.last_drift["rows"] == 200
+
+    shifted = [{**row, "mean radius": row["mean radius"] * 3} for row in rows]
+    scenario.serving.invoke(platform.project_id, "cancer", shifted).result(timeout=30)
+    platform.flywheel.set_policy("cancer", {"triggers": {"drift_check_every": "1s"}})
+    time.sleep(1.1)
+    (message,) = scenario.loop.tick()
+    assert "input drift: psi" in message and "'mean radius'" in message
+    trigger = scenario.history()[-1].details["trigger"]
+    assert trigger["type"] == "drift" and trigger["feature"] == "mean radius" and trigger["score"] > 0.5
+
+
+def test_a_schedule_triggers_a_retrain(scenario, platform):
+    scenario.deploy()
+    platform.flywheel.set_policy(
+        "cancer", {"triggers": {"every_n_labels": None, "drift_threshold": None, "schedule": "1s"}}
+    )
+    time.sleep(1.1)
+    (message,) = scenario.loop.tick()
+    assert message.startswith("cancer: scheduled (every 1 s): retrain job")
+    assert scenario.loop.tick() == []  # the retrain is in flight

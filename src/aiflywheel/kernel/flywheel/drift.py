@@ -4,7 +4,8 @@ Per feature (a key of the logged inputs that is also a column of the training da
 
 - ``psi``, the population stability index: numeric values in ten bins at the training
   deciles, categories as they are (rare ones pooled), missing values as a bin of their
-  own; ``sum((p_now - p_train) * ln(p_now / p_train))``. Rules of thumb: < 0.1 stable,
+  own (values that are not numbers land there too);
+  ``sum((p_now - p_train) * ln(p_now / p_train))``. Rules of thumb: < 0.1 stable,
   0.1-0.25 moderate, > 0.25 a shift worth acting on.
 - ``ks``, the two-sample Kolmogorov-Smirnov statistic (scipy) for numeric features;
   categorical features fall back to PSI, the statistic having no meaning there.
@@ -53,9 +54,6 @@ def drift(reference: pa.Table, current: list[Any], method: Literal["psi", "ks"] 
         values = [row.get(name) for row in rows]
         if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
             now = _numbers(values)
-            if now is None:  # the endpoint is sent text where training had numbers: compare as categories
-                scores[name] = _psi_categorical(_strings(column.to_pylist()), _strings(values))
-                continue
             past = column.to_numpy(zero_copy_only=False).astype(np.float64)
             scores[name] = _ks(past, now) if method == "ks" else _psi_numeric(past, now)
         elif (
@@ -85,18 +83,17 @@ def sample(table: pa.Table, rows: int, seed: int = 0) -> pa.Table:
     return table.take(pa.array(picked))
 
 
-def _numbers(values: list[Any]) -> np.ndarray | None:
+def _numbers(values: list[Any]) -> np.ndarray:
+    """Values as floats; what is not a number (text sent for a numeric feature) counts as missing."""
     out = np.empty(len(values), dtype=np.float64)
     for index, value in enumerate(values):
-        if value is None or value == "":
-            out[index] = np.nan
-        elif isinstance(value, bool) or not isinstance(value, int | float):
-            try:
-                out[index] = float(value)
-            except (TypeError, ValueError):
-                return None
-        else:
+        if isinstance(value, int | float) and not isinstance(value, bool):
             out[index] = value
+            continue
+        try:
+            out[index] = float(value)
+        except (TypeError, ValueError):
+            out[index] = np.nan
     return out
 
 

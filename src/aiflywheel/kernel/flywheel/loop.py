@@ -193,6 +193,7 @@ class FlywheelLoop:
         triggers, state = view.policy.triggers, view.state
         champion = platform.models.champion(platform.endpoints.get(view.endpoint).model)
         since = state.last_retrain_at or (champion.created_at if champion else None)
+        platform.prediction_log.flush()  # inputs this process served but has not written yet count too
         inputs = recent_inputs(platform.engine, platform.project_id, view.endpoint_id, since, triggers.drift_window)
         report = None
         if champion is not None and champion.dataset_version_id is not None and len(inputs) >= triggers.drift_window:
