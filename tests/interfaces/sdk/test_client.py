@@ -287,3 +287,42 @@ def test_every_error_class_is_known_by_its_code():
     for cls in (InvalidInput, PayloadTooLarge, Unauthorized, Forbidden, NotFound, KindNotFound, Conflict, Unavailable):
         assert classes[cls.code] is cls
     assert classes["job_cancelled"] is JobCancelled
+
+
+def test_the_flywheel_through_the_sdk(client, server, deployed):
+    client.train("baseline", "tiny", {"target": "y"}, model="fly", wait=True)
+    client.deploy("fly")
+    with pytest.raises(NotFound, match="no flywheel policy"):
+        client.flywheel.policy("fly")
+    with pytest.raises(InvalidInput, match="promotion.approval"):
+        client.flywheel.set_policy("fly", {"promotion": {"approval": "sometimes"}})
+    with Client(URL, server.reader, http=server.http) as reader, pytest.raises(Forbidden):
+        reader.flywheel.set_policy("fly", {})
+    status = client.flywheel.set_policy(
+        "fly", {"triggers": {"every_n_labels": None}, "promotion": {"min_samples": 5, "approval": "manual"}}
+    )
+    assert status.policy.promotion.approval == "manual" and status.new_labels == 0
+
+    answer = client.predict("fly", [{"x": i} for i in range(40)])
+    for number, prediction_id in enumerate(answer.prediction_ids):
+        client.feedback(prediction_id, f"fly-{number}", label="b")  # the world changed: everything is "b" now
+    assert client.flywheel.policy("fly").new_labels == 40
+
+    job = client.flywheel.retrain("fly", wait=True, timeout=60)
+    assert job.state == JobState.SUCCEEDED and job.result["decision"] == "awaiting_approval", job.result
+    with pytest.raises(NotFound, match="no endpoint named 'nope'"):
+        client.flywheel.approve("nope")
+    event = client.flywheel.approve("fly")
+    assert event.type == "promoted" and (event.champion, event.challenger) == ("fly:1", "fly:2")
+    assert event.details["decision"]["offline"]["challenger"]["accuracy"] == 1.0
+    assert client.predict("fly", [{"x": 1}]).predictions == [{"value": "b"}]
+    with pytest.raises(Conflict, match="no challenger waiting"):
+        client.flywheel.reject("fly")
+
+    history = client.flywheel.history("fly")
+    assert [e.type for e in history] == ["policy_set", "triggered", "awaiting_approval", "promoted"]
+    assert history[1].details["trigger"] == {"type": "manual"}
+    replaced = client.flywheel.set_policy("fly", {"enabled": False}, replace=True)
+    assert replaced.policy.promotion.approval == "auto" and not replaced.policy.enabled
+    client.flywheel.delete_policy("fly")
+    assert len(client.flywheel.history("fly", limit=2)) == 2

@@ -105,7 +105,9 @@ def run_demo(
     live_end = len(frame) - future_rows
     if live_end - first_rows - holdout_rows < round_rows:
         raise InvalidInput(f"{len(frame)} rows are too few for this split")
-    with tempfile.TemporaryDirectory(dir=platform.settings.home) as folder:
+    scratch = platform.settings.home / "scratch"
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=scratch) as folder:
         for name, part in (
             ("claims-early", frame.iloc[:first_rows]),
             ("claims-holdout", frame.iloc[first_rows : first_rows + holdout_rows]),
