@@ -1,0 +1,285 @@
+"""From a dataset version to interactions and a catalogue.
+
+One dataset carries everything: each row is an interaction (user, item, time, optional
+event type and value), and item attributes (text, categories, availability, price) may
+ride along on any row of that item, the latest non-empty value winning. A row whose
+user is empty is a catalogue row: it declares an item, and its attributes, without an
+interaction. That is how items nobody has touched yet enter the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import scipy.sparse as sp
+
+from aiflywheel.errors import InvalidInput, KindFailed
+from aiflywheel.kernel.kinds import Column, TrainingData
+from aiflywheel.kinds.recommender.params import RecommenderParams
+
+
+@dataclass
+class Catalogue:
+    """Item attributes by item index; each field is None when the dataset has no such column."""
+
+    text: list[str] | None = None
+    categories: list[list[str]] | None = None
+    available: np.ndarray | None = None  # bool per item
+    price: np.ndarray | None = None  # float per item, NaN when unknown
+
+
+@dataclass
+class Interactions:
+    """Distinct (user, item) pairs with their summed weight and recency rank, plus the catalogue.
+
+    ``rank`` counts a pair's position from a user's latest distinct item (0 = the
+    latest); ``last`` is the time of the pair's latest event, in seconds.
+    """
+
+    user_ids: np.ndarray  # str, by user index
+    item_ids: np.ndarray  # str, by item index (items with interactions first, then catalogue-only ones)
+    user: np.ndarray
+    item: np.ndarray
+    weight: np.ndarray
+    rank: np.ndarray
+    last: np.ndarray
+    catalogue: Catalogue
+    n_events: int
+
+    @property
+    def n_users(self) -> int:
+        return len(self.user_ids)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids)
+
+    def matrix(self, rows: np.ndarray | None = None) -> sp.csr_matrix:
+        """Users × items of summed event weights, from all pairs or the selected ones."""
+        rows = slice(None) if rows is None else rows
+        return sp.csr_matrix(
+            (self.weight[rows], (self.user[rows], self.item[rows])), shape=(self.n_users, self.n_items)
+        )
+
+    def history(self, half_life: float | None, rows: np.ndarray | None = None) -> sp.csr_matrix:
+        """Like ``matrix``, each pair's weight halved every ``half_life`` newer items of its user."""
+        rows = np.arange(len(self.user)) if rows is None else rows
+        rank = self.rank[rows]
+        if half_life is not None and len(rows):
+            rank = rank - _user_min(self.user[rows], rank, self.n_users)  # rank within the kept rows
+        decay = np.ones(len(rows), dtype=np.float32) if half_life is None else 0.5 ** (rank / half_life)
+        return sp.csr_matrix(
+            (self.weight[rows] * decay, (self.user[rows], self.item[rows])), shape=(self.n_users, self.n_items)
+        )
+
+
+def check_columns(p: RecommenderParams, columns: Sequence[Column]) -> None:
+    """Raise ``InvalidInput`` when a column the params need (or name explicitly) is missing or unusable."""
+    names = [column.name for column in columns]
+    logical = {column.name: column.logical for column in columns}
+    shown = ", ".join(repr(name) for name in names[:50])
+    for field in ("user_column", "item_column"):
+        column = getattr(p, field)
+        if column not in names:
+            raise InvalidInput(
+                f"{field.replace('_column', '')} column {column!r} is not in the dataset; available: {shown}"
+            )
+    if p.user_column == p.item_column:
+        raise InvalidInput(f"user and item columns cannot both be {p.user_column!r}")
+    explicit = p.model_fields_set
+    for field in (
+        "time_column",
+        "event_type_column",
+        "event_value_column",
+        "category_column",
+        "available_column",
+        "price_column",
+    ):
+        column = getattr(p, field)
+        if column is not None and field in explicit and column not in names:
+            raise InvalidInput(f"{field} {column!r} is not in the dataset; available: {shown}")
+    if "text_columns" in explicit:
+        for column in p.text_columns:
+            if column not in names:
+                raise InvalidInput(f"text column {column!r} is not in the dataset; available: {shown}")
+    for field in ("event_value_column", "price_column"):
+        column = getattr(p, field)
+        if column in logical and logical[column] not in ("numeric", "other"):
+            raise InvalidInput(f"{field} {column!r} must be numeric; it is {logical[column]}")
+
+
+def read_interactions(data: TrainingData, p: RecommenderParams) -> Interactions:
+    """Read, weight, de-duplicate and index the dataset's interactions and catalogue rows."""
+    check_columns(p, data.columns)
+    present = set(data.column_names())
+    wanted = [p.user_column, p.item_column]
+    optional = [
+        p.time_column,
+        p.event_type_column,
+        p.event_value_column,
+        p.category_column,
+        p.available_column,
+        p.price_column,
+        *p.text_columns,
+    ]
+    wanted += [name for name in dict.fromkeys(optional) if name is not None and name in present and name not in wanted]
+    try:
+        table = data.read(wanted)
+    except (pa.ArrowException, OSError) as exc:
+        raise KindFailed(f"could not read the dataset at {data.path}: {exc}") from exc
+    frame = pd.DataFrame({"user": _ids(table[p.user_column]), "item": _ids(table[p.item_column])})
+    frame["time"] = _seconds(table, p.time_column) if p.time_column in present else np.arange(len(frame), dtype=float)
+    frame["weight"] = _weights(table, p, present)
+    if frame["item"].isna().all():
+        raise InvalidInput(f"item column {p.item_column!r} has no values")
+    frame = frame[frame["item"].notna()].copy()
+    frame["order"] = np.arange(len(frame))
+    catalogue_frame = frame
+    events = frame[frame["user"].notna() & (frame["weight"] > 0)]
+    if events.empty:
+        raise InvalidInput(f"the dataset has no interactions: every row lacks a {p.user_column!r} or has weight 0")
+    events = events.sort_values(["user", "time", "order"], kind="stable")
+    pairs = (
+        events.groupby(["user", "item"], sort=False)
+        .agg(weight=("weight", "sum"), last=("time", "max"), order=("order", "max"))
+        .reset_index()
+        .sort_values(["user", "last", "order"], kind="stable")
+    )
+    pairs["rank"] = pairs.groupby("user", sort=False).cumcount(ascending=False)
+    warm = pd.unique(pairs["item"])
+    cold = pd.unique(catalogue_frame.loc[~catalogue_frame["item"].isin(set(warm)), "item"])
+    item_ids = np.concatenate([warm, cold]).astype(object)
+    user_ids = pd.unique(pairs["user"]).astype(object)
+    item_index = pd.Index(item_ids)
+    user_index = pd.Index(user_ids)
+    catalogue = _catalogue(table, frame.index.to_numpy(), frame, item_index, p, present)
+    return Interactions(
+        user_ids=user_ids,
+        item_ids=item_ids,
+        user=user_index.get_indexer(pairs["user"]).astype(np.int64),
+        item=item_index.get_indexer(pairs["item"]).astype(np.int64),
+        weight=pairs["weight"].to_numpy(dtype=np.float32),
+        rank=pairs["rank"].to_numpy(dtype=np.float32),
+        last=pairs["last"].to_numpy(dtype=np.float64),
+        catalogue=catalogue,
+        n_events=len(events),
+    )
+
+
+def _ids(column: pa.ChunkedArray) -> pd.Series:
+    """Ids as strings (42 and "42" are one id); empty strings are missing."""
+    if pa.types.is_floating(column.type):  # an integer id column with gaps may arrive as floats
+        values = column.to_numpy(zero_copy_only=False)
+        whole = np.isnan(values) | (values == np.round(values))
+        if whole.all():
+            column = pa.chunked_array([pa.array(values, mask=np.isnan(values)).cast(pa.int64(), safe=False)])
+    try:
+        strings = pc.cast(column, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise InvalidInput(f"id column holds values that cannot be read as ids ({column.type}): {exc}") from exc
+    series = strings.to_pandas().astype(object)
+    return series.where(series.notna() & (series != ""), None)
+
+
+def _seconds(table: pa.Table, name: str) -> np.ndarray:
+    column = table[name]
+    kind = column.type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        values = column.to_numpy(zero_copy_only=False).astype(np.float64)
+    elif pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+        values = pd.to_datetime(column.to_pandas()).astype("int64", copy=False).to_numpy() / 1e9
+        values = np.where(column.is_null().to_numpy(zero_copy_only=False), np.nan, values)
+    else:
+        try:
+            parsed = pd.to_datetime(column.to_pandas(), utc=True, format="mixed")
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise InvalidInput(f"time column {name!r} holds values that are not dates or times: {exc}") from exc
+        values = np.where(parsed.isna(), np.nan, parsed.astype("int64", copy=False) / 1e9)
+    values = np.asarray(values, dtype=np.float64)
+    if np.isnan(values).all():
+        return np.zeros(len(values))
+    return np.where(np.isnan(values), np.nanmin(values), values)  # rows without a time count as the oldest
+
+
+def _weights(table: pa.Table, p: RecommenderParams, present: set[str]) -> np.ndarray:
+    weight = np.ones(table.num_rows, dtype=np.float64)
+    if p.event_type_column in present:
+        types = pc.cast(table[p.event_type_column], pa.string()).to_pandas()
+        if p.event_weights:
+            weight *= types.map(p.event_weights).fillna(1.0).to_numpy(dtype=np.float64)
+    if p.event_value_column in present:
+        values = table[p.event_value_column].to_numpy(zero_copy_only=False).astype(np.float64)
+        if p.min_event_value is not None:
+            weight[~(values >= p.min_event_value)] = 0.0
+        values = np.where(np.isnan(values), 1.0, values)
+        if (values < 0).any():
+            raise InvalidInput(
+                f"event value column {p.event_value_column!r} has negative values; weights must be 0 or more"
+            )
+        weight *= values
+    elif "min_event_value" in p.model_fields_set:
+        raise InvalidInput("min_event_value needs an event value column, and the dataset has none")
+    if any(w < 0 for w in p.event_weights.values()):
+        raise InvalidInput("event_weights must be 0 or more")
+    return weight
+
+
+def _catalogue(
+    table: pa.Table, rows: np.ndarray, frame: pd.DataFrame, items: pd.Index, p: RecommenderParams, present: set[str]
+) -> Catalogue:
+    """The latest non-empty value of each attribute per item."""
+    order = np.argsort(frame["time"].to_numpy(), kind="stable")
+    item_of = items.get_indexer(frame["item"].to_numpy()[order])
+    source = rows[order]
+
+    def latest(name: str) -> pd.Series:
+        values = table[name].take(pa.array(source)).to_pandas()
+        values.index = item_of
+        values = values[values.notna()]
+        if values.dtype == object:
+            values = values[values.astype(str).str.strip() != ""]
+        return values.groupby(level=0).last().reindex(range(len(items)))
+
+    catalogue = Catalogue()
+    texts = [name for name in p.text_columns if name in present]
+    if texts:
+        parts = [latest(name).map(lambda value: "" if pd.isna(value) else str(value)) for name in texts]
+        joined = parts[0]
+        for part in parts[1:]:
+            joined = joined.str.cat(part, sep=". ").str.strip(". ")
+        catalogue.text = joined.tolist()
+    if p.category_column in present:
+        catalogue.categories = [_split_categories(value) for value in latest(p.category_column)]
+    if p.available_column in present:
+        catalogue.available = latest(p.available_column).map(_truthy).to_numpy(dtype=bool)
+    if p.price_column in present:
+        catalogue.price = pd.to_numeric(latest(p.price_column), errors="coerce").to_numpy(dtype=np.float64)
+    return catalogue
+
+
+def _split_categories(value) -> list[str]:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    if isinstance(value, list | tuple | np.ndarray):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [part.strip() for part in str(value).split("|") if part.strip()]
+
+
+def _truthy(value) -> bool:
+    """Availability: unknown counts as available; false, 0, 'no', 'false', 'out of stock' do not."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return True
+    if isinstance(value, str):
+        return value.strip().lower() not in ("false", "0", "no", "n", "f", "unavailable", "out of stock")
+    return bool(value)
+
+
+def _user_min(user: np.ndarray, rank: np.ndarray, n_users: int) -> np.ndarray:
+    lowest = np.full(n_users, np.inf, dtype=np.float64)
+    np.minimum.at(lowest, user, rank)
+    return lowest[user].astype(np.float32)

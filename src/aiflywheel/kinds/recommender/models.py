@@ -1,0 +1,270 @@
+"""The candidate models: popularity, item-item (BM25), EASE, ALS and BPR.
+
+Every model scores items for a batch of users from two things: the users' histories
+(a users × items sparse matrix, each entry weighted by event weight and recency) and,
+for the factor models, the users' trained rows. Scoring from the history is what
+lets new events change a user's recommendations at once, without retraining.
+
+Models save to and load from plain arrays (``to_arrays``/``from_arrays``): no pickle.
+ALS, BPR and BM25 come from ``implicit``; EASE (Steck, 2019) is a closed-form item-item
+regression solved here with numpy.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from aiflywheel.errors import KindFailed
+
+THREADS = 2
+
+
+class Model:
+    """Scores items for users; ``related`` scores items against one item."""
+
+    name: ClassVar[str]
+
+    def __init__(self, n_items: int, settings: dict[str, Any]):
+        self.n_items = n_items
+        self.settings = dict(settings)
+
+    def fit(self, matrix: sp.csr_matrix) -> Model:  # users × items, event weights summed
+        raise NotImplementedError
+
+    def scores(self, history: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
+        """Dense rows × items; ``users`` holds each row's trained user index, or -1 for none."""
+        raise NotImplementedError
+
+    def related(self, item: int) -> np.ndarray | None:
+        """Similarity of every item to ``item``, or None when the model has none for it."""
+        return None
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    @classmethod
+    def from_arrays(cls, n_items: int, settings: dict[str, Any], arrays: dict[str, np.ndarray]) -> Model:
+        model = cls(n_items, settings)
+        model._restore(arrays)
+        return model
+
+    def _restore(self, arrays: dict[str, np.ndarray]) -> None:
+        raise NotImplementedError
+
+    @property
+    def uses_history(self) -> bool:
+        return True
+
+
+class Popularity(Model):
+    """Items by their interaction count, all-time or over the latest share of events (``recent``)."""
+
+    name = "popularity"
+
+    def fit(self, matrix: sp.csr_matrix) -> Popularity:
+        self.counts = np.asarray((matrix > 0).sum(axis=0), dtype=np.float32).ravel()
+        return self
+
+    def set_counts(self, counts: np.ndarray) -> Popularity:
+        self.counts = np.asarray(counts, dtype=np.float32)
+        return self
+
+    def scores(self, history: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
+        return np.tile(self.counts, (history.shape[0], 1))
+
+    @property
+    def uses_history(self) -> bool:
+        return False
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {"counts": self.counts}
+
+    def _restore(self, arrays: dict[str, np.ndarray]) -> None:
+        self.counts = arrays["counts"]
+
+
+class ItemItem(Model):
+    """BM25-weighted item-item nearest neighbours (implicit's ``BM25Recommender``)."""
+
+    name = "item_item"
+
+    def fit(self, matrix: sp.csr_matrix) -> ItemItem:
+        from implicit.nearest_neighbours import BM25Recommender
+
+        model = BM25Recommender(K=int(self.settings.get("neighbours", 100)), B=0.75, num_threads=THREADS)
+        with threadpool_limits(1, "blas"), warnings.catch_warnings():
+            # implicit's own BM25 weighting hands its k-NN a COO matrix, then warns about converting it
+            warnings.filterwarnings("ignore", "Method expects CSR input", category=Warning)
+            model.fit(_binary(matrix), show_progress=False)
+        self.similarity = sp.csr_matrix(model.similarity, dtype=np.float32)
+        return self
+
+    def scores(self, history: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
+        return np.asarray((history @ self.similarity).todense(), dtype=np.float32)
+
+    def related(self, item: int) -> np.ndarray:
+        return self.similarity[item].toarray().ravel()
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        s = self.similarity
+        return {"data": s.data, "indices": s.indices, "indptr": s.indptr}
+
+    def _restore(self, arrays: dict[str, np.ndarray]) -> None:
+        shape = (self.n_items, self.n_items)
+        self.similarity = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=shape)
+
+
+class Ease(Model):
+    """EASE: B = -P / diag(P), P = (XᵀX + λI)⁻¹, zero diagonal, over the most-interacted items."""
+
+    name = "ease"
+
+    def fit(self, matrix: sp.csr_matrix) -> Ease:
+        binary = _binary(matrix)
+        counts = np.asarray(binary.sum(axis=0)).ravel()
+        most = int(self.settings.get("max_items", 4000))
+        keep = np.flatnonzero(counts > 0)
+        if len(keep) > most:
+            keep = np.sort(keep[np.argsort(-counts[keep], kind="stable")[:most]])
+        sub = binary[:, keep]
+        # float32 halves the time of the inversion; with λ ≥ 1 added to a count matrix it is well conditioned
+        gram = (sub.T @ sub).toarray().astype(np.float32)
+        gram[np.diag_indices_from(gram)] += float(self.settings.get("l2", 300.0))
+        try:
+            inverse = np.linalg.inv(gram)
+        except np.linalg.LinAlgError as exc:
+            raise KindFailed(f"EASE could not invert its {len(keep)}-item Gram matrix: {exc}") from exc
+        weights = inverse / -np.diag(inverse)
+        np.fill_diagonal(weights, 0.0)
+        self.keep = keep.astype(np.int64)
+        self.weights = weights.astype(np.float32)
+        return self
+
+    def scores(self, history: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
+        out = np.zeros((history.shape[0], self.n_items), dtype=np.float32)
+        if len(self.keep):
+            out[:, self.keep] = history[:, self.keep] @ self.weights
+        return out
+
+    def related(self, item: int) -> np.ndarray | None:
+        position = np.searchsorted(self.keep, item)
+        if position >= len(self.keep) or self.keep[position] != item:
+            return None
+        out = np.zeros(self.n_items, dtype=np.float32)
+        out[self.keep] = self.weights[position]
+        return out
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {"keep": self.keep, "weights": self.weights}
+
+    def _restore(self, arrays: dict[str, np.ndarray]) -> None:
+        self.keep, self.weights = arrays["keep"], arrays["weights"]
+
+
+class Factors(Model):
+    """A matrix factorisation: users' and items' factor rows; new events fold a user in by least squares."""
+
+    def _implicit_model(self):
+        raise NotImplementedError
+
+    def fit(self, matrix: sp.csr_matrix) -> Factors:
+        with threadpool_limits(1, "blas"):  # implicit's solvers are threaded; BLAS threads under them thrash
+            model = self._implicit_model()
+            model.fit(sp.csr_matrix(matrix, dtype=np.float32), show_progress=False)
+        self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
+        self.item_factors = np.asarray(model.item_factors, dtype=np.float32)
+        self._prepare()
+        return self
+
+    def _prepare(self) -> None:
+        self._gram = (self.item_factors.T @ self.item_factors).astype(np.float64)
+        norms = np.linalg.norm(self.item_factors, axis=1, keepdims=True)
+        self._unit = self.item_factors / np.maximum(norms, 1e-9)
+
+    def scores(self, history: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
+        vectors = np.empty((history.shape[0], self.item_factors.shape[1]), dtype=np.float32)
+        for row, user in enumerate(users):
+            if user >= 0:
+                vectors[row] = self.user_factors[user]
+            else:
+                start, end = history.indptr[row], history.indptr[row + 1]
+                vectors[row] = self.fold_in(history.indices[start:end], history.data[start:end])
+        return vectors @ self.item_factors.T
+
+    def fold_in(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """The user row that best explains ``items`` (ALS's normal equations with confidence α·w)."""
+        size = self.item_factors.shape[1]
+        if len(items) == 0:
+            return np.zeros(size, dtype=np.float32)
+        factors = self.item_factors[items].astype(np.float64)
+        confidence = float(self.settings.get("alpha", 1.0)) * np.asarray(weights, dtype=np.float64)
+        system = self._gram + float(self.settings.get("regularization", 0.05)) * np.eye(size)
+        system += (factors * (confidence - 1.0)[:, None]).T @ factors
+        vector = np.linalg.solve(system, (factors * confidence[:, None]).sum(axis=0))
+        if self.name == "bpr":  # BPR's last factor is the item bias; its user side is pinned to 1
+            vector[-1] = 1.0
+        return vector.astype(np.float32)
+
+    def related(self, item: int) -> np.ndarray | None:
+        if not np.any(self.item_factors[item]):
+            return None
+        return self._unit @ self._unit[item]
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {"user_factors": self.user_factors, "item_factors": self.item_factors}
+
+    def _restore(self, arrays: dict[str, np.ndarray]) -> None:
+        self.user_factors, self.item_factors = arrays["user_factors"], arrays["item_factors"]
+        self._prepare()
+
+
+class Als(Factors):
+    """Implicit-feedback ALS (Hu, Koren and Volinsky, 2008) through ``implicit``."""
+
+    name = "als"
+
+    def _implicit_model(self):
+        from implicit.cpu.als import AlternatingLeastSquares
+
+        s = self.settings
+        return AlternatingLeastSquares(
+            factors=int(s.get("factors", 64)),
+            regularization=float(s.get("regularization", 0.05)),
+            alpha=float(s.get("alpha", 1.0)),
+            iterations=int(s.get("iterations", 15)),
+            random_state=int(s.get("seed", 0)),
+            num_threads=THREADS,
+        )
+
+
+class Bpr(Factors):
+    """Bayesian personalised ranking (Rendle et al., 2009) through ``implicit``."""
+
+    name = "bpr"
+
+    def _implicit_model(self):
+        from implicit.cpu.bpr import BayesianPersonalizedRanking
+
+        s = self.settings
+        return BayesianPersonalizedRanking(
+            factors=int(s.get("factors", 64)),
+            learning_rate=float(s.get("learning_rate", 0.05)),
+            regularization=float(s.get("regularization", 0.01)),
+            iterations=int(s.get("iterations", 60)),
+            random_state=int(s.get("seed", 0)),
+            num_threads=THREADS,
+        )
+
+
+MODELS: dict[str, type[Model]] = {cls.name: cls for cls in (Popularity, ItemItem, Ease, Als, Bpr)}
+
+
+def _binary(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    binary = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+    binary.data[:] = 1.0
+    return binary
