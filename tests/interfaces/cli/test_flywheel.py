@@ -48,7 +48,7 @@ def test_the_demo_improves_quality_on_unseen_claims_from_feedback_alone(demo_hom
 
 
 def test_history_explains_every_decision_with_numbers(flywheel):
-    code, out, _ = flywheel("history", "claims", "--json", "--limit", "1000")
+    code, out, _ = flywheel("history", "flywheel-demo", "--json", "--limit", "1000")
     events = json.loads(out)
     decided = [e for e in events if e["type"] in ("promoted", "refused", "rolled_back", "kept")]
     assert decided
@@ -58,39 +58,48 @@ def test_history_explains_every_decision_with_numbers(flywheel):
         assert "roc_auc" in event["reason"] and event["challenger"]
         if event["type"] != "promoted":
             continue
-        assert event["details"]["training_set"].startswith("claims.training:")
-        assert event["details"]["holdout"] == "claims-holdout:1"
-    code, out, _ = flywheel("history", "claims")
+        assert event["details"]["training_set"].startswith("flywheel-demo.training:")
+        assert event["details"]["holdout"] == "flywheel-demo-holdout:1"
+    code, out, _ = flywheel("history", "flywheel-demo")
     assert code == 0 and "promoted" in out and "roc_auc" in out
 
 
 def test_policy_commands(flywheel):
     code, out, err = flywheel(
-        "policy", "set", "claims", "--every-n-labels", "off", "--schedule", "1d", "--approval", "manual", "--json"
+        "policy",
+        "set",
+        "flywheel-demo",
+        "--every-n-labels",
+        "off",
+        "--schedule",
+        "1d",
+        "--approval",
+        "manual",
+        "--json",
     )
     assert code == 0, err
     status = json.loads(out)
     assert status["policy"]["triggers"]["every_n_labels"] is None
     assert status["policy"]["triggers"]["schedule"] == 86400.0
     assert status["policy"]["promotion"]["approval"] == "manual"
-    assert status["policy"]["promotion"]["holdout_dataset"] == "claims-holdout"  # kept from before
-    code, out, _ = flywheel("policy", "show", "claims")
+    assert status["policy"]["promotion"]["holdout_dataset"] == "flywheel-demo-holdout"  # kept from before
+    code, out, _ = flywheel("policy", "show", "flywheel-demo")
     assert code == 0 and "promotion.approval" in out and "manual" in out
 
-    code, _, err = flywheel("policy", "set", "claims", "--min-gain", "-1")
+    code, _, err = flywheel("policy", "set", "flywheel-demo", "--min-gain", "-1")
     assert code == 1 and "promotion.min_gain" in err
-    code, _, err = flywheel("policy", "set", "claims", "--params", "{not json")
+    code, _, err = flywheel("policy", "set", "flywheel-demo", "--params", "{not json")
     assert code == 1 and "--params is not valid JSON" in err
-    code, _, err = flywheel("approve", "claims")
+    code, _, err = flywheel("approve", "flywheel-demo")
     assert code == 1 and "no challenger waiting" in err
     code, _, err = flywheel("policy", "show", "nope")
     assert code == 1 and "no endpoint named 'nope'" in err
 
 
 def test_retrain_by_hand_shows_the_decision(flywheel):
-    code, out, err = flywheel("retrain", "claims", "--wait")
+    code, out, err = flywheel("retrain", "flywheel-demo", "--wait")
     assert code == 0, err
     assert any(word in out for word in ("refused", "promoted", "awaiting_approval"))
-    code, out, _ = flywheel("history", "claims", "--json", "--limit", "2")
+    code, out, _ = flywheel("history", "flywheel-demo", "--json", "--limit", "2")
     triggered, decided = json.loads(out)
     assert triggered["details"]["trigger"] == {"type": "manual"} and decided["job_id"] == triggered["job_id"]

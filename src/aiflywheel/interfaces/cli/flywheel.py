@@ -10,9 +10,9 @@ import typer
 
 from aiflywheel.errors import InvalidInput
 from aiflywheel.interfaces.cli.context import JsonOption, platform
-from aiflywheel.interfaces.cli.render import as_json, cell, console, error, key_values, table
+from aiflywheel.interfaces.cli.render import as_json, console, error, key_values, table
 from aiflywheel.interfaces.cli.train import run_and_watch
-from aiflywheel.kernel.flywheel import FlywheelEvent, FlywheelStatus
+from aiflywheel.kernel.flywheel import FlywheelStatus
 from aiflywheel.kernel.jobs import JobState
 
 app = typer.Typer(
@@ -175,18 +175,9 @@ def history(
         return
     table(
         f"flywheel history of {endpoint}",
-        ("when", "event", "champion", "challenger", "metric", "value"),
-        [(e.created_at, e.type.value, e.champion, e.challenger, _metric(e), e.reason) for e in found],
+        ("when", "event", "champion", "challenger", "reason"),
+        [(e.created_at, e.type.value, e.champion, e.challenger, e.reason) for e in found],
     )
-
-
-def _metric(event: FlywheelEvent) -> str | None:
-    numbers = event.details.get("online") or event.details.get("offline")
-    if not numbers or "metric" not in numbers:
-        return None
-    metric = numbers["metric"]
-    before, after = numbers["champion"].get(metric), numbers["challenger"].get(metric)
-    return f"{metric} {cell(before)} → {cell(after)} ({numbers['rows']} rows)"
 
 
 def approve(ctx: typer.Context, endpoint: Endpoint) -> None:

@@ -12,7 +12,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-WRAPPING = {"message", "value", "error", "description", "parameters"}  # long free text may wrap; the rest stays whole
+# Long free text may wrap; the rest stays whole.
+WRAPPING = {"message", "value", "error", "description", "parameters", "reason", "decisions"}
 console = Console()
 errors = Console(stderr=True)
 

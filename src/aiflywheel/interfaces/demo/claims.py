@@ -2,11 +2,11 @@
 
 The claims (1994-1996) are put in time order and cut in four:
 
-1. the earliest rows train the first model (``claims-early``);
-2. the next rows are the policy's fixed holdout (``claims-holdout``);
+1. the earliest rows train the first model (``flywheel-demo-early``);
+2. the next rows are the policy's fixed holdout (``flywheel-demo-holdout``);
 3. the middle rows are replayed as live traffic, round by round, through the real
    endpoint; each round's fraud labels arrive one round late, as feedback;
-4. the latest rows (``claims-future``) are never shown to any model: after every
+4. the latest rows (``flywheel-demo-future``) are never shown to any model: after every
    round the serving champion is scored on them, so any gain comes from feedback.
 
 The loop is ticked and its jobs are run here, between rounds, exactly as ``flywheel up``
@@ -33,7 +33,7 @@ from aiflywheel.kernel.predictions import FeedbackRequest
 from aiflywheel.kernel.serving import Serving
 from aiflywheel.kernel.worker import execute
 
-ENDPOINT = "claims"
+ENDPOINT = "flywheel-demo"
 TARGET = "FraudFound_P"
 PARAMS = {"target": TARGET, "exclude": ["PolicyNumber"]}
 DATA_FILE = Path("fraud") / "vehicle_claims_dev.csv"
@@ -109,15 +109,15 @@ def run_demo(
     scratch.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=scratch) as folder:
         for name, part in (
-            ("claims-early", frame.iloc[:first_rows]),
-            ("claims-holdout", frame.iloc[first_rows : first_rows + holdout_rows]),
-            ("claims-future", frame.iloc[live_end:]),
+            (f"{ENDPOINT}-early", frame.iloc[:first_rows]),
+            (f"{ENDPOINT}-holdout", frame.iloc[first_rows : first_rows + holdout_rows]),
+            (f"{ENDPOINT}-future", frame.iloc[live_end:]),
         ):
             path = Path(folder) / f"{name}.csv"
             part.to_csv(path, index=False)
             platform.datasets.create(name, path, source_name=f"{DATA_FILE} (rows in time order)")
     say(f"training the first model on the earliest {first_rows} claims")
-    job = platform.train("tabular", "claims-early", PARAMS, model=ENDPOINT)
+    job = platform.train("tabular", f"{ENDPOINT}-early", PARAMS, model=ENDPOINT)
     _run_jobs(platform)
     if platform.jobs.get(job.id).state != "succeeded":
         raise InvalidInput(f"the first training failed: {platform.jobs.get(job.id).error}")
@@ -127,7 +127,7 @@ def run_demo(
         {
             "triggers": {"every_n_labels": round_rows, "drift_threshold": None},
             "promotion": {
-                "holdout_dataset": "claims-holdout",
+                "holdout_dataset": f"{ENDPOINT}-holdout",
                 "min_samples": 300,
                 "min_gain": 0.002,
                 "recent_feedback_share": 0.2,
@@ -218,11 +218,11 @@ def _run_jobs(platform: Platform) -> int:
 
 
 class _FutureScorer:
-    """ROC-AUC of a model version on ``claims-future``, the rows no model ever saw."""
+    """ROC-AUC of a model version on ``flywheel-demo-future``, the rows no model ever saw."""
 
     def __init__(self, platform: Platform):
         self.platform = platform
-        self.data = platform.datasets.training_data(platform.datasets.version("claims-future"))
+        self.data = platform.datasets.training_data(platform.datasets.version(f"{ENDPOINT}-future"))
         self.scores: dict[int, float] = {}
 
     def score(self, version) -> float:
