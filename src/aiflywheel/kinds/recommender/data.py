@@ -191,15 +191,12 @@ def _seconds(table: pa.Table, name: str) -> np.ndarray:
     kind = column.type
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
         values = column.to_numpy(zero_copy_only=False).astype(np.float64)
-    elif pa.types.is_timestamp(kind) or pa.types.is_date(kind):
-        values = pd.to_datetime(column.to_pandas()).astype("int64", copy=False).to_numpy() / 1e9
-        values = np.where(column.is_null().to_numpy(zero_copy_only=False), np.nan, values)
     else:
         try:
             parsed = pd.to_datetime(column.to_pandas(), utc=True, format="mixed")
         except (ValueError, TypeError, OverflowError) as exc:
             raise InvalidInput(f"time column {name!r} holds values that are not dates or times: {exc}") from exc
-        values = np.where(parsed.isna(), np.nan, parsed.astype("int64", copy=False) / 1e9)
+        values = (parsed - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=np.float64)  # NaT: NaN
     values = np.asarray(values, dtype=np.float64)
     if np.isnan(values).all():
         return np.zeros(len(values))
@@ -255,6 +252,11 @@ def _catalogue(
         catalogue.text = joined.tolist()
     if p.category_column in present:
         catalogue.categories = [_split_categories(value) for value in latest(p.category_column)]
+        if catalogue.text is not None:  # the categories describe the item too: "garden hose (garden)"
+            catalogue.text = [
+                f"{text} ({', '.join(names)})" if text and names else text
+                for text, names in zip(catalogue.text, catalogue.categories, strict=True)
+            ]
     if p.available_column in present:
         catalogue.available = latest(p.available_column).map(_truthy).to_numpy(dtype=bool)
     if p.price_column in present:

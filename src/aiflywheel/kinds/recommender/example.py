@@ -35,7 +35,9 @@ def make_example() -> KindExample:
             _add(rows, f"u{user}", item, clock, rng.choice(["view", "view", "purchase"]), title, category)
     for item, (title, category) in NEW.items():
         _add(rows, None, item, clock, None, title, category)
-    rows["available"][-1] = False  # the last catalogue row: the kitchen scale is out of stock
+    rows["available"][-1] = False  # the kitchen scale is out of stock...
+    _add(rows, None, "i10", clock, None, "mixing bowls", "kitchen")
+    rows["available"][-1] = False  # ...and so are the mixing bowls, from now on
     train = pa.table(
         {
             "user_id": pa.array(rows["user_id"], pa.string()),
