@@ -221,6 +221,7 @@ def rss_mb(pid: int) -> float:
 
 def endpoint(train: pd.DataFrame, test: pd.DataFrame, work: Path, requests: int) -> dict:
     """Train, deploy and serve with the CLI; time single recommendations through the endpoint."""
+    work.mkdir(parents=True, exist_ok=True)
     home = work / "home"
     env = {**os.environ, "FLYWHEEL_HOME": str(home)}
     csv = work / "ratings.csv"

@@ -104,16 +104,27 @@ def test_conforms(tmp_path):
 
 def test_params_have_working_defaults_and_reject_unknown_fields():
     params = RecommenderParams()
-    assert (params.user_column, params.item_column, params.time_column, params.algorithm) == (
+    assert (params.user_column, params.item_column, params.algorithm, params.validation_items) == (
         "user_id",
         "item_id",
-        "timestamp",
         "auto",
+        5,
     )
+    assert params.column("time_column", ["user_id", "item_id", "timestamp"]) == "timestamp"
+    assert params.column("time_column", ["user_id", "item_id"]) is None
+    assert params.texts(["title", "price"]) == ["title"]
     with pytest.raises(ValidationError):
         RecommenderParams(algoritm="als")
     with pytest.raises(InvalidInput, match="validation_items"):
         parse_params(RecommenderKind(), {"validation_items": 0})
+
+
+def test_params_survive_the_kernels_round_trip(tmp_path):
+    """The kernel stores every field and parses them again: usual names must stay optional."""
+    kind = RecommenderKind()
+    stored = parse_params(kind, {}).model_dump()
+    bare = training_data(pa.table({"user_id": ["a", "b"], "item_id": ["x", "y"]}), tmp_path)
+    kind.validate(parse_params(kind, stored), bare.columns)
 
 
 # --- quality on real data --------------------------------------------------------------------

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from aiflywheel.errors import InvalidInput, KindFailed
 from aiflywheel.kernel.kinds import Column, TrainingData
-from aiflywheel.kinds.recommender.params import RecommenderParams
+from aiflywheel.kinds.recommender.params import USUAL_NAMES, RecommenderParams
 
 
 @dataclass
@@ -91,50 +91,37 @@ def check_columns(p: RecommenderParams, columns: Sequence[Column]) -> None:
             )
     if p.user_column == p.item_column:
         raise InvalidInput(f"user and item columns cannot both be {p.user_column!r}")
-    explicit = p.model_fields_set
-    for field in (
-        "time_column",
-        "event_type_column",
-        "event_value_column",
-        "category_column",
-        "available_column",
-        "price_column",
-    ):
+    for field in USUAL_NAMES:
         column = getattr(p, field)
-        if column is not None and field in explicit and column not in names:
+        if column is not None and column not in names:
             raise InvalidInput(f"{field} {column!r} is not in the dataset; available: {shown}")
-    if "text_columns" in explicit:
-        for column in p.text_columns:
-            if column not in names:
-                raise InvalidInput(f"text column {column!r} is not in the dataset; available: {shown}")
+    for column in p.text_columns or []:
+        if column not in names:
+            raise InvalidInput(f"text column {column!r} is not in the dataset; available: {shown}")
     for field in ("event_value_column", "price_column"):
-        column = getattr(p, field)
+        column = p.column(field, names)
         if column in logical and logical[column] not in ("numeric", "other"):
             raise InvalidInput(f"{field} {column!r} must be numeric; it is {logical[column]}")
+    if p.min_event_value is not None and p.column("event_value_column", names) is None:
+        raise InvalidInput("min_event_value needs an event value column, and the dataset has none")
 
 
 def read_interactions(data: TrainingData, p: RecommenderParams) -> Interactions:
     """Read, weight, de-duplicate and index the dataset's interactions and catalogue rows."""
     check_columns(p, data.columns)
-    present = set(data.column_names())
+    present = data.column_names()
+    named = {field: p.column(field, present) for field in USUAL_NAMES}
+    texts = p.texts(present)
     wanted = [p.user_column, p.item_column]
-    optional = [
-        p.time_column,
-        p.event_type_column,
-        p.event_value_column,
-        p.category_column,
-        p.available_column,
-        p.price_column,
-        *p.text_columns,
-    ]
-    wanted += [name for name in dict.fromkeys(optional) if name is not None and name in present and name not in wanted]
+    wanted += [name for name in dict.fromkeys([*named.values(), *texts]) if name is not None and name not in wanted]
     try:
         table = data.read(wanted)
     except (pa.ArrowException, OSError) as exc:
         raise KindFailed(f"could not read the dataset at {data.path}: {exc}") from exc
     frame = pd.DataFrame({"user": _ids(table[p.user_column]), "item": _ids(table[p.item_column])})
-    frame["time"] = _seconds(table, p.time_column) if p.time_column in present else np.arange(len(frame), dtype=float)
-    frame["weight"] = _weights(table, p, present)
+    time_column = named["time_column"]
+    frame["time"] = _seconds(table, time_column) if time_column else np.arange(len(frame), dtype=float)
+    frame["weight"] = _weights(table, p, named["event_type_column"], named["event_value_column"])
     if frame["item"].isna().all():
         raise InvalidInput(f"item column {p.item_column!r} has no values")
     frame = frame[frame["item"].notna()].copy()
@@ -157,7 +144,7 @@ def read_interactions(data: TrainingData, p: RecommenderParams) -> Interactions:
     user_ids = pd.unique(pairs["user"]).astype(object)
     item_index = pd.Index(item_ids)
     user_index = pd.Index(user_ids)
-    catalogue = _catalogue(table, frame.index.to_numpy(), frame, item_index, p, present)
+    catalogue = _catalogue(table, frame.index.to_numpy(), frame, item_index, named, texts)
     return Interactions(
         user_ids=user_ids,
         item_ids=item_ids,
@@ -203,31 +190,26 @@ def _seconds(table: pa.Table, name: str) -> np.ndarray:
     return np.where(np.isnan(values), np.nanmin(values), values)  # rows without a time count as the oldest
 
 
-def _weights(table: pa.Table, p: RecommenderParams, present: set[str]) -> np.ndarray:
+def _weights(table: pa.Table, p: RecommenderParams, type_column: str | None, value_column: str | None) -> np.ndarray:
+    if any(w < 0 for w in p.event_weights.values()):
+        raise InvalidInput("event_weights must be 0 or more")
     weight = np.ones(table.num_rows, dtype=np.float64)
-    if p.event_type_column in present:
-        types = pc.cast(table[p.event_type_column], pa.string()).to_pandas()
-        if p.event_weights:
-            weight *= types.map(p.event_weights).fillna(1.0).to_numpy(dtype=np.float64)
-    if p.event_value_column in present:
-        values = table[p.event_value_column].to_numpy(zero_copy_only=False).astype(np.float64)
+    if type_column is not None and p.event_weights:
+        types = pc.cast(table[type_column], pa.string()).to_pandas()
+        weight *= types.map(p.event_weights).fillna(1.0).to_numpy(dtype=np.float64)
+    if value_column is not None:
+        values = table[value_column].to_numpy(zero_copy_only=False).astype(np.float64)
         if p.min_event_value is not None:
             weight[~(values >= p.min_event_value)] = 0.0
         values = np.where(np.isnan(values), 1.0, values)
         if (values < 0).any():
-            raise InvalidInput(
-                f"event value column {p.event_value_column!r} has negative values; weights must be 0 or more"
-            )
+            raise InvalidInput(f"event value column {value_column!r} has negative values; weights must be 0 or more")
         weight *= values
-    elif "min_event_value" in p.model_fields_set:
-        raise InvalidInput("min_event_value needs an event value column, and the dataset has none")
-    if any(w < 0 for w in p.event_weights.values()):
-        raise InvalidInput("event_weights must be 0 or more")
     return weight
 
 
 def _catalogue(
-    table: pa.Table, rows: np.ndarray, frame: pd.DataFrame, items: pd.Index, p: RecommenderParams, present: set[str]
+    table: pa.Table, rows: np.ndarray, frame: pd.DataFrame, items: pd.Index, named: dict, texts: list[str]
 ) -> Catalogue:
     """The latest non-empty value of each attribute per item."""
     order = np.argsort(frame["time"].to_numpy(), kind="stable")
@@ -243,24 +225,23 @@ def _catalogue(
         return values.groupby(level=0).last().reindex(range(len(items)))
 
     catalogue = Catalogue()
-    texts = [name for name in p.text_columns if name in present]
     if texts:
         parts = [latest(name).map(lambda value: "" if pd.isna(value) else str(value)) for name in texts]
         joined = parts[0]
         for part in parts[1:]:
             joined = joined.str.cat(part, sep=". ").str.strip(". ")
         catalogue.text = joined.tolist()
-    if p.category_column in present:
-        catalogue.categories = [_split_categories(value) for value in latest(p.category_column)]
+    if named["category_column"]:
+        catalogue.categories = [_split_categories(value) for value in latest(named["category_column"])]
         if catalogue.text is not None:  # the categories describe the item too: "garden hose (garden)"
             catalogue.text = [
                 f"{text} ({', '.join(names)})" if text and names else text
                 for text, names in zip(catalogue.text, catalogue.categories, strict=True)
             ]
-    if p.available_column in present:
-        catalogue.available = latest(p.available_column).map(_truthy).to_numpy(dtype=bool)
-    if p.price_column in present:
-        catalogue.price = pd.to_numeric(latest(p.price_column), errors="coerce").to_numpy(dtype=np.float64)
+    if named["available_column"]:
+        catalogue.available = latest(named["available_column"]).map(_truthy).to_numpy(dtype=bool)
+    if named["price_column"]:
+        catalogue.price = pd.to_numeric(latest(named["price_column"]), errors="coerce").to_numpy(dtype=np.float64)
     return catalogue
 
 

@@ -16,7 +16,7 @@ from aiflywheel.kinds.components import embeddings
 from aiflywheel.kinds.recommender.data import Interactions, check_columns, read_interactions
 from aiflywheel.kinds.recommender.example import make_example
 from aiflywheel.kinds.recommender.metrics import K, ranking_metrics
-from aiflywheel.kinds.recommender.params import RecommenderParams
+from aiflywheel.kinds.recommender.params import USUAL_NAMES, RecommenderParams
 from aiflywheel.kinds.recommender.predictor import RecommenderPredictor
 from aiflywheel.kinds.recommender.requests import INPUT_SCHEMA, OUTPUT_SCHEMA
 from aiflywheel.kinds.recommender.search import fit, popularity_counts, select
@@ -151,13 +151,13 @@ class RecommenderKind:
 
     @staticmethod
     def _row(p: RecommenderParams, user: Any, event: Mapping[str, Any], when: Any, default_type: str) -> dict:
+        # The base dataset's schema is not known here: the usual names are given, and the kernel's join
+        # keeps only the columns the dataset has.
         row = {p.user_column: str(user), p.item_column: _text(event.get("item_id"))}
-        if p.time_column is not None:
-            row[p.time_column] = when
-        if p.event_type_column is not None:
-            row[p.event_type_column] = event.get("event_type") or default_type
-        if p.event_value_column is not None and event.get("event_value") is not None:
-            row[p.event_value_column] = event["event_value"]
+        row[p.time_column or USUAL_NAMES["time_column"]] = when
+        row[p.event_type_column or USUAL_NAMES["event_type_column"]] = event.get("event_type") or default_type
+        if event.get("event_value") is not None:
+            row[p.event_value_column or USUAL_NAMES["event_value_column"]] = event["event_value"]
         return row
 
     @classmethod

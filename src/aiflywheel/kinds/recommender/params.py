@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 ALGORITHMS = ("popularity", "item_item", "ease", "als", "bpr")
+USUAL_NAMES = {
+    "time_column": "timestamp",
+    "event_type_column": "event_type",
+    "event_value_column": "event_value",
+    "category_column": "categories",
+    "available_column": "available",
+    "price_column": "price",
+}
+USUAL_TEXT = ("title", "text")
 
 
 class RecommenderParams(BaseModel):
     """How to train a recommender on one interactions dataset.
 
-    Columns are optional where the default says "when present": a default column the
-    dataset lacks is ignored, while a column named explicitly must exist. Rows whose
+    Optional columns default to None, which means their usual name *when the dataset
+    has it* (``timestamp``, ``event_type``, ...); a column named explicitly must exist. Rows whose
     user is empty are catalogue rows: they describe an item (text, categories, price,
     availability) without an interaction, so items nobody has touched yet can be
     recommended through their text.
@@ -22,7 +32,7 @@ class RecommenderParams(BaseModel):
     --------
     >>> RecommenderParams().algorithm
     'auto'
-    >>> RecommenderParams(user_column="userId", item_column="movieId").time_column
+    >>> RecommenderParams(user_column="userId").column("time_column", ["userId", "item_id", "timestamp"])
     'timestamp'
     """
 
@@ -31,13 +41,17 @@ class RecommenderParams(BaseModel):
     user_column: str = Field("user_id", min_length=1, description="Who interacted.")
     item_column: str = Field("item_id", min_length=1, description="With which item.")
     time_column: str | None = Field(
-        "timestamp",
+        None,
         description="When (unix seconds, a date-time, or an ISO string); orders each user's history and "
-        "the validation split. None, or absent by default: the row order is the time order.",
+        "the validation split. Default: 'timestamp' when present, else the row order is the time order.",
     )
-    event_type_column: str | None = Field("event_type", description="Kind of event (view, click, purchase...).")
+    event_type_column: str | None = Field(
+        None, description="Kind of event (view, click, purchase...); default: 'event_type' when present."
+    )
     event_value_column: str | None = Field(
-        "event_value", description="A number per event (a rating, a quantity); multiplies the event's weight."
+        None,
+        description="A number per event (a rating, a quantity) multiplying its weight; "
+        "default: 'event_value' when present.",
     )
     event_weights: dict[str, float] = Field(
         default_factory=dict,
@@ -47,17 +61,20 @@ class RecommenderParams(BaseModel):
     min_event_value: float | None = Field(
         None, description="Drop interactions whose event value is below this (e.g. ratings under 3)."
     )
-    text_columns: list[str] = Field(
-        default_factory=lambda: ["title", "text"],
-        description="Item text for content similarity (cold-start items), when present.",
+    text_columns: list[str] | None = Field(
+        None, description="Item text for content similarity (cold-start items); default: title and text, when present."
     )
     category_column: str | None = Field(
-        "categories", description="Item categories, '|'-separated, when present; used by category filters."
+        None,
+        description="Item categories, '|'-separated, for the category filters; default: 'categories' when present.",
     )
     available_column: str | None = Field(
-        "available", description="Item availability (true/false), when present; used by the availability filter."
+        None,
+        description="Item availability (true/false), for the availability filter; default: 'available' when present.",
     )
-    price_column: str | None = Field("price", description="Item price, when present; returned with each item.")
+    price_column: str | None = Field(
+        None, description="Item price; default: 'price' when present. Read, not used for ranking yet."
+    )
     algorithm: Literal["auto", "popularity", "item_item", "ease", "als", "bpr"] = Field(
         "auto", description="'auto' picks the best candidate on a time-ordered validation split."
     )
@@ -85,3 +102,18 @@ class RecommenderParams(BaseModel):
         0.35, ge=-1, le=1, description="A cold item needs at least this text similarity to take a slot."
     )
     seed: int = Field(0, description="Seed of sampling and of the matrix factorisations.")
+
+    def column(self, field: str, present: Iterable[str]) -> str | None:
+        """The column ``field`` names: the explicit one, else its usual name if the dataset has it."""
+        explicit = getattr(self, field)
+        if explicit is not None:
+            return explicit
+        usual = USUAL_NAMES[field]
+        return usual if usual in set(present) else None
+
+    def texts(self, present: Iterable[str]) -> list[str]:
+        """The item text columns: the explicit ones, else those of ``title`` and ``text`` the dataset has."""
+        if self.text_columns is not None:
+            return list(self.text_columns)
+        names = set(present)
+        return [name for name in USUAL_TEXT if name in names]
