@@ -296,8 +296,8 @@ def test_a_single_algorithm_can_be_forced(tmp_path):
     example = RecommenderKind.example()
     trained = train(tmp_path, example.train, algorithm="popularity", validation_items=2)
     assert trained.result.summary["algorithm"] == "popularity"
-    (answer,) = trained.predictor.predict([{"user_id": "u1"}])
-    assert {entry["source"] for entry in answer["items"]} == {"popularity"}
+    (answer, reranked) = trained.predictor.predict([{"user_id": "u1"}, {"user_id": "u1", "candidates": ["i00", "i01"]}])
+    assert {entry["source"] for entry in answer["items"] + reranked["items"]} == {"popularity"}
 
 
 # --- flywheel feedback -----------------------------------------------------------------------

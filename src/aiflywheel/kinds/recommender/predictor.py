@@ -166,7 +166,7 @@ class RecommenderPredictor:
 
     def _rerank(self, request: Request, items: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
         values = scores if len(items) else self.popular
-        source = "collaborative" if len(items) else "popularity"
+        source = "collaborative" if len(items) and self.model.name != "popularity" else "popularity"
         known, unknown = [], []
         excluded = set(request.exclude_items)
         for candidate in dict.fromkeys(request.candidates or []):
