@@ -14,6 +14,7 @@ from aiflywheel.interfaces.cli import (
     demo,
     endpoints,
     flywheel,
+    forecast,
     jobs,
     keys,
     kinds,
@@ -46,6 +47,7 @@ app.command("up")(up.up)
 app.command("demo")(demo.demo)
 app.command("predict")(client_commands.predict)
 app.command("feedback")(client_commands.feedback)
+app.command("forecast")(forecast.forecast)
 app.command("retrain")(flywheel.retrain)
 app.command("history")(flywheel.history)
 app.command("approve")(flywheel.approve)

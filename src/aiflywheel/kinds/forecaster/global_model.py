@@ -38,14 +38,20 @@ class GlobalConfig:
     lags: list[int] = field(default_factory=list)
     window: int = 3
     date_features: list[str] = field(default_factory=list)
+    # Differencing follows trends, but makes a level-shifting covariate (a promotion) compound step
+    # after step; with covariates the model learns levels instead.
+    difference: bool = True
 
     @classmethod
     def for_data(cls, freq, season, integer_time, covariates, static_columns, lengths: pd.Series) -> GlobalConfig:
         longest = int(lengths.max())
-        lags = sorted({k for k in (1, 2, 3, 4, 5, 6, season, 2 * season) if k < max(longest - 1, 2)} | {1})
+        # A lag costs each series that many training rows: keep those that leave most of the longest series.
+        lags = sorted({k for k in (1, 2, 3, 4, 5, 6, season, 2 * season) if k <= max(longest // 3, 1)} | {1})
         window = max(3, min(season, 12))
         dates = [] if integer_time else DATE_FEATURES.get(season, [])
-        return cls(freq, season, integer_time, list(covariates), list(static_columns), {}, lags, window, dates)
+        return cls(
+            freq, season, integer_time, list(covariates), list(static_columns), {}, lags, window, dates, not covariates
+        )
 
     @property
     def tail(self) -> int:
@@ -59,7 +65,7 @@ class GlobalConfig:
             lags=self.lags,
             lag_transforms={1: [RollingMean(window_size=self.window)]},
             date_features=self.date_features or None,
-            target_transforms=[Differences([1])],
+            target_transforms=[Differences([1])] if self.difference else None,
         )
 
 
@@ -102,11 +108,12 @@ class GlobalModel:
     def fit(cls, frame: pd.DataFrame, config: GlobalConfig, seed: int, threads: int) -> GlobalModel:
         scale = scales(frame)
         train = encode_static(_scaled(frame, scale, config), config, fit=True)
+        rows = max(len(train) - len(scale) * (max(config.lags) + 1), 1)
         model = lgb.LGBMRegressor(
             n_estimators=300,
             learning_rate=0.05,
             num_leaves=31,
-            min_child_samples=20,
+            min_child_samples=max(3, min(20, rows // 20)),
             subsample=0.8,
             subsample_freq=1,
             colsample_bytree=0.9,

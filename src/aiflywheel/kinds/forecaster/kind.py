@@ -26,6 +26,7 @@ _INPUT_SCHEMA = {
         "series_id": {"description": "The series to forecast (under the trained id column's name, or series_id)."},
         "horizon": {"type": "integer", "minimum": 1, "description": "Steps ahead; default: the trained horizon."},
         "quantiles": {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}},
+        "recent": {"type": "integer", "minimum": 0, "description": "Also return this many past values (charts)."},
         "history": {
             "type": "object",
             "description": "Recent values of a series (timestamps, values, covariates): a new series, or a "

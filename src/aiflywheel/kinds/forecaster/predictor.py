@@ -31,6 +31,7 @@ SERIES_FILE = "series.parquet"
 HISTORY_FILE = "history.parquet"
 RESIDUALS_FILE = "residuals.npy"
 MIN_RESIDUALS_PER_STEP = 20  # fewer: the steps' errors are pooled
+MIN_RESIDUALS_FOR_SKEW = 100  # fewer: symmetric bands
 
 
 def quantile_key(q: float) -> str:
@@ -69,6 +70,7 @@ class ForecasterPredictor:
         self._models = self.series["members"].to_dict()
         self._default_bands = self._bands(self.quantiles)
         self._global: GlobalModel | None = None
+        self._history: dict[str, pd.DataFrame] | None = None
         self._lock = threading.Lock()
 
     # --- serving ---------------------------------------------------------------------------
@@ -83,7 +85,7 @@ class ForecasterPredictor:
         where = f"instance {index}"
         if not isinstance(instance, dict):
             raise InvalidInput(f"{where} must be an object like {{'series_id': 'A', 'horizon': 6}}")
-        allowed = {self.id_column, "series_id", "horizon", "quantiles", "history", *self.covariates}
+        allowed = {self.id_column, "series_id", "horizon", "quantiles", "history", "recent", *self.covariates}
         unknown = sorted(set(instance) - allowed)
         if unknown:
             raise InvalidInput(f"{where} has unknown fields {unknown}; allowed: {sorted(allowed)}")
@@ -95,14 +97,27 @@ class ForecasterPredictor:
         quantiles = self._quantiles(instance.get("quantiles"), where)
         changed = {name: instance[name] for name in self.covariates if name in instance}
         history = instance.get("history")
+        recent = self._recent_count(instance.get("recent", 0), where)
         if history is not None or changed or uid not in self._rows:
-            return self._through_global(uid, horizon, quantiles, changed, history, where)
-        row = self._rows[uid]
-        point = self._points[row, :horizon]
-        bands = self._default_bands if instance.get("quantiles") is None else self._bands(quantiles)
-        out = {"series_id": uid, "timestamps": self._stamps[row][:horizon], "model": self._models[uid]}
-        out.update(self._render(point, self._scales[uid], bands, quantiles, horizon))
+            out = self._through_global(uid, horizon, quantiles, changed, history, where)
+        else:
+            row = self._rows[uid]
+            point = self._points[row, :horizon]
+            bands = self._default_bands if instance.get("quantiles") is None else self._bands(quantiles)
+            out = {"series_id": uid, "timestamps": self._stamps[row][:horizon], "model": self._models[uid]}
+            out.update(self._render(point, self._scales[uid], bands, quantiles, horizon))
+        if recent and uid in self._rows:
+            past = self.history(uid).tail(recent)
+            out["recent"] = {
+                "timestamps": [show_time(v, self.integer_time) for v in past["ds"]],
+                "values": [float(v) for v in past["y"]],
+            }
         return out
+
+    def _recent_count(self, value: Any, where: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InvalidInput(f"{where}: recent must be a whole number of past values to return, got {value!r}")
+        return value
 
     def _horizon(self, value: Any, where: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
@@ -122,12 +137,21 @@ class ForecasterPredictor:
         return sorted({float(q) for q in value})
 
     def _bands(self, quantiles: list[float]) -> np.ndarray:
-        """Scaled error quantiles: (quantiles, horizon); steps pooled when each has few errors."""
+        """Scaled error quantiles: (quantiles, horizon).
+
+        With many backtest errors each step gets its own empirical quantiles (skew
+        included); with few, symmetric bands from the absolute errors are steadier, and
+        with very few the steps are pooled.
+        """
         errors = self.residuals
-        if errors.shape[0] >= MIN_RESIDUALS_PER_STEP:
-            return np.quantile(errors, quantiles, axis=0).reshape(len(quantiles), -1)
-        pooled = np.quantile(errors.ravel(), quantiles)
-        return np.repeat(pooled[:, None], self.horizon, axis=1)
+        q = np.asarray(quantiles)
+        if errors.shape[0] >= MIN_RESIDUALS_FOR_SKEW:
+            return np.quantile(errors, q, axis=0).reshape(len(q), -1)
+        size = np.abs(errors)
+        if errors.shape[0] < MIN_RESIDUALS_PER_STEP:
+            size = np.repeat(size.reshape(-1, 1), self.horizon, axis=1)
+        levels = np.quantile(size, np.abs(2 * q - 1), axis=0).reshape(len(q), -1)
+        return np.sign(q - 0.5)[:, None] * levels
 
     def _render(self, point, scale, bands, quantiles, horizon) -> dict[str, list[float]]:
         values = point[None, :] + scale * bands[:, :horizon]
@@ -262,5 +286,8 @@ class ForecasterPredictor:
 
     def history(self, uid: str) -> pd.DataFrame:
         """The stored recent values of one series (``ds``, ``y``), for charts."""
-        table = pq.read_table(self.workdir / HISTORY_FILE, filters=[("unique_id", "=", uid)])
-        return table.to_pandas()[["ds", "y"]]
+        with self._lock:
+            if self._history is None:
+                table = pq.read_table(self.workdir / HISTORY_FILE, columns=["unique_id", "ds", "y"]).to_pandas()
+                self._history = {str(uid): group[["ds", "y"]] for uid, group in table.groupby("unique_id", sort=False)}
+        return self._history[uid]

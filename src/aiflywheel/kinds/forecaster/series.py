@@ -60,8 +60,8 @@ def load_panel(raw: pd.DataFrame, p: ForecasterParams) -> Panel:
     frame = frame.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
     frame = _deduplicate(frame, p)
     frame, future = _split_future(frame, p)
-    freq = _frequency(frame, integer_time, p)
     frame, dropped = _drop_short(frame)
+    freq = _frequency(frame, integer_time, p)
     frame = _regularize(frame, freq, integer_time, p)
     _check_static(frame, p)
     _check_covariates(frame, p)
@@ -132,7 +132,7 @@ def _numbers(column: pd.Series, frame: pd.DataFrame, name: str) -> np.ndarray:
     if bad.any():
         row = int(np.argmax(bad))
         raise InvalidInput(
-            f"column {name!r} holds {column.iloc[row]!r} for series {frame['unique_id'].iloc[row]!r} at "
+            f"column {name!r} holds {_plain(column.iloc[row])!r} for series {frame['unique_id'].iloc[row]!r} at "
             f"{_show(frame['ds'].iloc[row])}, which is not a finite number"
         )
     return values
@@ -193,10 +193,32 @@ def _frequency(frame: pd.DataFrame, integer_time: bool, p: ForecasterParams) -> 
                 if guess is not None:
                     votes[to_offset(guess).freqstr] += 1
     if not votes:
+        guess = _from_spacing(frame)
+        if guess is not None:
+            return guess
         raise InvalidInput(
             f"could not infer the frequency from time column {p.time_column!r}; set 'frequency' (e.g. 'D', 'W', 'MS')"
         )
     return to_offset(votes.most_common(1)[0][0]).freqstr
+
+
+def _from_spacing(frame: pd.DataFrame) -> str | None:
+    """The frequency from the most common spacing between timestamps (for series with gaps)."""
+    spacing = frame.groupby("unique_id", sort=False)["ds"].diff().dropna()
+    if spacing.empty:
+        return None
+    step = spacing.mode().iloc[0]
+    days = step / pd.Timedelta(days=1)
+    stamps = pd.DatetimeIndex(frame["ds"])
+    starts = bool((stamps.day == 1).all())
+    for low, high, begin, end in ((28, 31, "MS", "ME"), (89, 92, "QS", "QE"), (365, 366, "YS", "YE")):
+        if low <= days <= high:
+            return begin if starts else end
+    if days == 7:
+        return f"W-{stamps[0].day_name()[:3].upper()}"
+    if days >= 1 and float(days).is_integer():
+        return "D" if days == 1 else f"{int(days)}D"
+    return to_offset(step).freqstr
 
 
 def _drop_short(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -280,6 +302,10 @@ def _check_covariates(frame: pd.DataFrame, p: ForecasterParams) -> None:
                 f"covariate {name!r} is empty for series {row['unique_id']!r} at {_show(row['ds'])}; "
                 "known covariates need a value at every observed period"
             )
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _freq_name(freq: str | int) -> str:
