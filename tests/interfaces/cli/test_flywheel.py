@@ -37,7 +37,7 @@ def flywheel(demo_home, module_store_url, capsys):
 
 def test_the_demo_improves_quality_on_unseen_claims_from_feedback_alone(demo_home, flywheel):
     result = json.loads((demo_home / "demo" / "flywheel.json").read_text())
-    assert result["split"] == {"first": 1500, "holdout": 1000, "live": 7336, "future": 2500}
+    assert result["split"] == {"first": 1500, "holdout": 0, "live": 8336, "future": 2500}
     decisions = [event for r in result["rounds"] for event in r["events"]]
     assert any(d.startswith("promoted") for d in decisions) and any(d.startswith("refused") for d in decisions)
     assert result["rounds"][-1]["future_auc"] > result["first_auc"] + 0.02
@@ -59,7 +59,7 @@ def test_history_explains_every_decision_with_numbers(flywheel):
         if event["type"] != "promoted":
             continue
         assert event["details"]["training_set"].startswith("flywheel-demo.training:")
-        assert event["details"]["holdout"] == "flywheel-demo-holdout:1"
+        assert event["details"]["evaluation_set"].startswith("flywheel-demo.evaluation:")
     code, out, _ = flywheel("history", "flywheel-demo")
     assert code == 0 and "promoted" in out and "roc_auc" in out
 
@@ -82,7 +82,7 @@ def test_policy_commands(flywheel):
     assert status["policy"]["triggers"]["every_n_labels"] is None
     assert status["policy"]["triggers"]["schedule"] == 86400.0
     assert status["policy"]["promotion"]["approval"] == "manual"
-    assert status["policy"]["promotion"]["holdout_dataset"] == "flywheel-demo-holdout"  # kept from before
+    assert status["policy"]["promotion"]["recent_feedback_share"] == 0.3  # kept from before
     code, out, _ = flywheel("policy", "show", "flywheel-demo")
     assert code == 0 and "promotion.approval" in out and "manual" in out
 
