@@ -113,7 +113,8 @@ class RecommenderKind:
             users = np.sort(np.random.default_rng(p.seed).choice(users, size=p.max_eval_users, replace=False))
         truth_matrix = inter.matrix().tocsr()
         known = np.array([predictor._item_index.get(item, -1) for item in inter.item_ids.tolist()], dtype=np.int64)
-        outputs = predictor.predict([{"user_id": str(inter.user_ids[u]), "n": K} for u in users])
+        requests = [{"user_id": str(inter.user_ids[u]), "n": K} for u in users]
+        outputs = [out for at in range(0, len(requests), 256) for out in predictor.predict(requests[at : at + 256])]
         top = np.full((len(users), K), -2, dtype=np.int64)
         truth = []
         for row, (user, output) in enumerate(zip(users, outputs, strict=True)):

@@ -23,7 +23,8 @@ from aiflywheel.kinds.recommender.params import RecommenderParams
 
 MIN_KEPT = 3  # a user keeps at least this many items for training when some are held out
 HALF_LIVES = (None, 25.0, 10.0, 4.0, 2.0)
-RECENT_SHARE = 0.2  # "recent" popularity counts the latest fifth of the interactions
+RECENT_SHARE = 0.2
+CHUNK = 256  # users scored at once  # "recent" popularity counts the latest fifth of the interactions
 
 
 @dataclass
@@ -97,10 +98,13 @@ def score_split(
     inter: Interactions, model: Model, rows: np.ndarray, held: np.ndarray, users: np.ndarray, half_life: float | None
 ) -> dict[str, Any]:
     """Metrics of ``model`` (fitted on ``rows``) at predicting each of ``users``' held-out items."""
-    history = inter.history(half_life, rows)[users]
-    scores = model.scores(history, users)
-    seen = inter.matrix(rows)[users]
-    top = top_k(scores, seen, K)
+    history = inter.history(half_life, rows)
+    seen = inter.matrix(rows)
+    tops = []
+    for start in range(0, len(users), CHUNK):  # dense users × items scores: bounded memory on big catalogues
+        chunk = users[start : start + CHUNK]
+        tops.append(top_k(model.scores(history[chunk], chunk), seen[chunk], K))
+    top = np.vstack(tops) if tops else np.empty((0, K), dtype=np.int64)
     truth = _truth(inter, held, users)
     return ranking_metrics(top, truth, inter.n_items, K)
 
