@@ -71,6 +71,7 @@ def test_the_replay_beats_uniform_and_the_best_fixed_offer(shop):
     assert metrics["lift_vs_uniform"] > 0.3, metrics
     assert metrics["lift_vs_best_fixed"] > 0.1, metrics
     assert abs(metrics["uniform_value"] - metrics["logged_value"]) < 1e-9, "the log was uniform: IPS recovers it"
+    assert metrics["baseline_policy_value"] == metrics["uniform_value"]
 
 
 def test_decisions_approach_the_best_offer_of_the_true_click_model(shop):

@@ -256,6 +256,7 @@ def _replay(predictor: PlacementPredictor, frame: pd.DataFrame, roles: dict[str,
         "policy_value": value,
         "policy_value_snips": float(np.sum(ours * reward) / max(np.sum(ours), 1e-12)),
         "uniform_value": random_value,
+        "baseline_policy_value": random_value,  # shown beside the policy's value: uniform random is the trivial bar
         "best_fixed_value": best_fixed,
         "lift_vs_uniform": value / random_value - 1.0 if random_value > 0 else 0.0,
         "lift_vs_best_fixed": value / best_fixed - 1.0 if best_fixed > 0 else 0.0,
