@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -133,6 +134,10 @@ def test_feedback_becomes_logged_decisions(shop):
         "candidates": "bundle|gift",
     }
     assert rows[1]["reward"] == 0.0 and len(rows) == 2
+    timed = FeedbackRecord(
+        {"slot": "checkout"}, {"offer": "gift"}, {"reward": 2.5, "created_at": "2026-11-24T10:00:00+00:00"}
+    )
+    assert kind.feedback_rows(params, [timed])[0]["timestamp"] == datetime(2026, 11, 24, 10, tzinfo=UTC)
     assert set(rows[0]) <= set(data.column_names())
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -319,6 +320,7 @@ def test_feedback_turns_clicks_purchases_and_events_into_interactions():
         FeedbackRecord({"item_id": "A1"}, {"items": [{"item_id": "B2"}]}, {"label": "B2"}),
     ]
     rows = kind.feedback_rows(params, records)
+    when = datetime(2026, 11, 24, 10, tzinfo=UTC)  # a date-time: the kernel's join casts it to any timestamp type
     assert rows == [
         {"customer": "7", "sku": "A1", "at": when, "event_type": "click"},
         {"customer": "7", "sku": "B2", "at": when, "event_type": "view"},

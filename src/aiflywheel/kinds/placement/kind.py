@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -118,8 +119,8 @@ class PlacementKind:
             offers = record.input.get("offers")
             if offers:
                 row[p.candidates_column or USUAL["candidates_column"]] = "|".join(str(offer) for offer in offers)
-            if "created_at" in record.feedback:
-                row[p.time_column or USUAL["time_column"]] = record.feedback["created_at"]
+            if _moment(record.feedback.get("created_at")) is not None:
+                row[p.time_column or USUAL["time_column"]] = _moment(record.feedback["created_at"])
             rows.append(row)
         return rows
 
@@ -263,6 +264,19 @@ def _replay(predictor: PlacementPredictor, frame: pd.DataFrame, roles: dict[str,
         "logged_value": float(np.mean(reward)),
         "n_replayed": len(frame),
     }
+
+
+def _moment(value: Any) -> datetime | None:
+    """The feedback's time as an aware UTC date-time: the kernel's join casts it to any timestamp column."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
 
 
 def _reward(feedback: Mapping[str, Any]) -> float | None:

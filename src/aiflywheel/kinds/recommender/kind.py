@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -133,7 +134,7 @@ class RecommenderKind:
         ``outcome`` object may say ``{"item_id", "event_type", "event_value"}``; a
         positive ``reward`` counts for the single item of a one-item answer. The
         request's ``recent_items`` become interactions too. Rows carry the feedback's
-        time as an ISO-8601 string.
+        time as an aware UTC date-time.
         """
         p = _params(params)
         rows: list[dict[str, Any]] = []
@@ -141,7 +142,7 @@ class RecommenderKind:
             user = record.input.get("user_id")
             if user is None:
                 continue
-            when = record.feedback.get("created_at")
+            when = _moment(record.feedback.get("created_at"))
             for event in record.input.get("recent_items") or []:
                 entry = event if isinstance(event, dict) else {"item_id": event}
                 rows.append(self._row(p, user, entry, when, default_type="view"))
@@ -178,6 +179,19 @@ def _taken(record: FeedbackRecord) -> dict[str, Any] | None:
     items = record.output.get("items") or []
     if isinstance(reward, int | float) and reward > 0 and len(items) == 1:
         return {"item_id": items[0].get("item_id"), "event_value": float(reward)}
+    return None
+
+
+def _moment(value: Any) -> datetime | None:
+    """The feedback's time as an aware UTC date-time: the kernel's join casts it to any timestamp column."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return None
 
 
