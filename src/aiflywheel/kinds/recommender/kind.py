@@ -72,7 +72,6 @@ class RecommenderKind:
             "event_weights": p.event_weights,
             "cold_item_slots": p.cold_item_slots,
             "cold_item_min_similarity": p.cold_item_min_similarity,
-            "cold_popularity": selection.popularity_window,
         }
         arrays = _arrays(inter, model.to_arrays(), vectors, state)
         predictor = RecommenderPredictor(state, arrays)
@@ -225,7 +224,7 @@ def _arrays(inter: Interactions, model: dict[str, np.ndarray], vectors: np.ndarr
         "history_weight": inter.weight[order].astype(np.float32),
         "history_rank": inter.rank[order].astype(np.float32),
         "popular_all": popularity_counts(inter, everything, "all"),
-        "popular_cold": popularity_counts(inter, everything, state["cold_popularity"]),
+        "popular_recent": popularity_counts(inter, everything, "recent"),
         **{f"model.{name}": value for name, value in model.items()},
     }
     catalogue = inter.catalogue

@@ -52,7 +52,7 @@ class RecommenderPredictor:
         self.model: Model = MODELS[state["algorithm"]].from_arrays(
             n_items, state["settings"], {k[6:]: v for k, v in arrays.items() if k.startswith("model.")}
         )
-        self.popular = arrays["popular_cold"].astype(np.float64)  # all-time or recent: what validated better
+        self.popular = arrays["popular_recent"].astype(np.float64)
         self._tie = arrays["popular_all"].astype(np.float64) / max(1.0, float(arrays["popular_all"].max())) * 1e-6
         self.warm = np.zeros(n_items, dtype=bool)
         self.warm[: state["n_warm_items"]] = True

@@ -47,14 +47,6 @@ class Selection:
     tried: list[Candidate]
     test_metrics: dict[str, Any]
 
-    @property
-    def popularity_window(self) -> str:
-        """The popularity ("all" or "recent") that validated better: what cold users get."""
-        scored = [c for c in self.tried if c.algorithm == "popularity"]
-        if not scored:
-            return "all"
-        return max(scored, key=lambda c: c.scores.get(f"ndcg@{K}", 0.0)).settings.get("window", "all")
-
 
 def grid(p: RecommenderParams) -> list[Candidate]:
     """The candidates, light by design: one fit each (the half-life is searched without refitting)."""
@@ -126,9 +118,6 @@ def select(inter: Interactions, p: RecommenderParams, progress: Progress, span: 
     valid_users = _sample(np.unique(inter.user[valid]), p.max_eval_users, rng)
     test_users = _sample(np.unique(inter.user[test]), p.max_eval_users, rng)
     candidates = grid(p)
-    if p.algorithm != "auto":  # cold users still need the better of the two popularities
-        candidates = grid(p.model_copy(update={"algorithm": "popularity"})) + candidates
-        candidates = list({(c.algorithm, str(c.settings)): c for c in candidates}.values())
     start, end = span
     tried: list[Candidate] = []
     for number, candidate in enumerate(candidates):
@@ -146,8 +135,7 @@ def select(inter: Interactions, p: RecommenderParams, progress: Progress, span: 
             scored.seconds = time.perf_counter() - began
             tried.append(scored)
             progress.log(f"{scored.describe()}: validation NDCG@{K} {scored.scores.get(f'ndcg@{K}', 0.0):.4f}")
-    eligible = [c for c in tried if p.algorithm in ("auto", c.algorithm)]
-    best = max(eligible, key=lambda c: (c.scores.get(f"ndcg@{K}", 0.0), -_cost(c)))
+    best = max(tried, key=lambda c: (c.scores.get(f"ndcg@{K}", 0.0), -_cost(c)))
     progress(end, f"chose {best.describe()}")
     metrics: dict[str, Any] = {}
     if len(test_users):
