@@ -15,7 +15,9 @@ fresh home, with the same data and the same retrains:
   champion that does worse live is rolled back;
 - ``flywheel, early holdout``: the same, but judged on a fixed 1,000-claim holdout
   from the early period plus the newest 20% of feedback (its traffic starts 1,000
-  claims later, after the holdout).
+  claims later, after the holdout);
+- the last two again with a labelling bug: the labels of round 4's traffic arrive
+  inverted (fraud as legitimate and the reverse), as a broken pipeline would send them.
 
 Reported: ROC-AUC of the serving model on the unseen claims after the last round,
 its mean over the rounds (quality users actually got), the decisions, and seconds.
@@ -34,7 +36,14 @@ from aiflywheel.kernel.flywheel.events import EventType
 from aiflywheel.kernel.platform import Platform
 from aiflywheel.settings import Settings
 
-STRATEGIES = ["static", "retrain always", "flywheel", "flywheel, early holdout"]
+STRATEGIES = [
+    "static",
+    "retrain always",
+    "flywheel",
+    "flywheel, early holdout",
+    "retrain always, label bug in round 4",
+    "flywheel, label bug in round 4",
+]
 
 
 def promote_every_challenger(platform, events) -> None:
@@ -48,17 +57,24 @@ def run(strategy: str, data: Path) -> dict:
     with tempfile.TemporaryDirectory() as home:
         platform = Platform(Settings.build(home=Path(home), environ={}))
         changes, hook, holdout_rows = {}, None, 0
+        bug = frozenset({4}) if "label bug" in strategy else frozenset()
         if strategy == "flywheel, early holdout":
             holdout_rows = 1000
             changes = {"promotion": {"holdout_dataset": "flywheel-demo-holdout", "recent_feedback_share": 0.2}}
         elif strategy == "static":
             changes = {"enabled": False, "promotion": {"rollback_margin": None}}
-        elif strategy == "retrain always":
+        elif strategy.startswith("retrain always"):
             changes = {"promotion": {"rollback_margin": None}}
             hook = promote_every_challenger
         started = time.perf_counter()
         result = run_demo(
-            platform, data, holdout_rows=holdout_rows, say=lambda line: None, policy_changes=changes, after_round=hook
+            platform,
+            data,
+            holdout_rows=holdout_rows,
+            say=lambda line: None,
+            policy_changes=changes,
+            after_round=hook,
+            label_bug_rounds=bug,
         )
         seconds = time.perf_counter() - started
         events = [e.split()[0] for r in result.rounds for e in r.events]
@@ -68,8 +84,8 @@ def run(strategy: str, data: Path) -> dict:
         "first": result.first_auc,
         "final": result.final_auc,
         "mean": statistics.fmean(r.future_auc for r in result.rounds),
-        "promoted": events.count("promoted") + (events.count("refused") if strategy == "retrain always" else 0),
-        "refused": 0 if strategy == "retrain always" else events.count("refused"),
+        "promoted": events.count("promoted") + (events.count("refused") if hook else 0),
+        "refused": 0 if hook else events.count("refused"),
         "rolled back": events.count("rolled_back"),
         "seconds": seconds,
     }
@@ -80,13 +96,13 @@ def main() -> None:
     rows = [run(strategy, data) for strategy in STRATEGIES]
     print("\nvehicle-insurance claims, ROC-AUC of the serving model on the 2,500 latest claims (never trained on)\n")
     header = (
-        f"{'strategy':<16}{'first':>8}{'final':>8}{'mean':>8}{'promoted':>10}{'refused':>9}{'rolled back':>13}{'s':>7}"
+        f"{'strategy':<34}{'first':>8}{'final':>8}{'mean':>8}{'promoted':>10}{'refused':>9}{'rolled back':>13}{'s':>7}"
     )
     print(header)
     print("-" * len(header))
     for row in rows:
         print(
-            f"{row['strategy']:<25}{row['first']:>8.4f}{row['final']:>8.4f}{row['mean']:>8.4f}"
+            f"{row['strategy']:<34}{row['first']:>8.4f}{row['final']:>8.4f}{row['mean']:>8.4f}"
             f"{row['promoted']:>10}{row['refused']:>9}{row['rolled back']:>13}{row['seconds']:>7.1f}"
         )
 

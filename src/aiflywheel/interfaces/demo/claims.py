@@ -106,11 +106,14 @@ def run_demo(
     say: Callable[[str], None] = print,
     policy_changes: dict | None = None,
     after_round: Callable[[Platform, list[FlywheelEvent]], None] | None = None,
+    label_bug_rounds: frozenset[int] = frozenset(),
 ) -> DemoResult:
     """Build the scenario in ``platform``'s (empty) project and turn the flywheel; return what happened.
 
-    ``policy_changes`` vary the demo's policy, and ``after_round`` sees each round's decisions
-    before the champion is scored (``bench/flywheel.py`` uses both to compare strategies).
+    ``policy_changes`` vary the demo's policy, ``after_round`` sees each round's decisions
+    before the champion is scored, and the traffic of ``label_bug_rounds`` gets every label
+    inverted, as a broken labelling pipeline would send them (``bench/flywheel.py`` uses
+    all three to compare strategies).
     """
     frame = time_ordered(data / DATA_FILE)
     live_end = len(frame) - future_rows
@@ -172,7 +175,8 @@ def run_demo(
             arrived, late = late, []
             if start is not None:
                 rows = frame.iloc[start : min(start + round_rows, live_end)]
-                late = list(zip(_predict(serving, platform, rows.drop(columns=[TARGET])), rows[TARGET], strict=True))
+                truth = 1 - rows[TARGET] if number in label_bug_rounds else rows[TARGET]
+                late = list(zip(_predict(serving, platform, rows.drop(columns=[TARGET])), truth, strict=True))
                 traffic += len(rows)
             for prediction_id, label in arrived:
                 labels += 1
