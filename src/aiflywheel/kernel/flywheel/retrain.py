@@ -148,6 +148,11 @@ def run_retrain(platform: Platform, job: Job, progress: Progress) -> dict[str, A
         },
         schema_from=base,
     )
+    if training is None:
+        raise InvalidInput(
+            f"endpoint {endpoint.name!r} has nothing to train on: its champion has no dataset and "
+            "no labelled feedback has arrived (set recipe.base_dataset, or send feedback)"
+        )
     progress(0.1, f"training a challenger on {training.ref} ({training.row_count} rows)")
     challenger = platform.models.by_job(job.id)
     if challenger is None:
