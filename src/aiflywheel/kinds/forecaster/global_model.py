@@ -10,6 +10,8 @@ load, mlforecast's feature state is rebuilt from the stored history tail. No pic
 from __future__ import annotations
 
 import json
+import warnings
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -122,7 +124,8 @@ class GlobalModel:
             verbosity=-1,
         )
         engine = config.engine(model)
-        engine.fit(train, static_features=list(config.static_columns), keep_last_n=config.tail)
+        with _quiet_short_series():
+            engine.fit(train, static_features=list(config.static_columns), keep_last_n=config.tail)
         engine.models_ = {"lightgbm": _Booster(engine.models_["lightgbm"].booster_)}
         return cls(config, engine, scale)
 
@@ -150,7 +153,8 @@ class GlobalModel:
         booster = _Booster(lgb.Booster(model_file=str(workdir / MODEL_FILE)))
         engine = config.engine(booster)
         prepared = encode_static(_scaled(history, scale, config), config, fit=False)
-        engine.preprocess(prepared, static_features=list(config.static_columns), keep_last_n=config.tail)
+        with _quiet_short_series():
+            engine.preprocess(prepared, static_features=list(config.static_columns), keep_last_n=config.tail)
         engine.models_ = {"lightgbm": booster}
         return cls(config, engine, scale)
 
@@ -164,6 +168,14 @@ class GlobalModel:
         out = out.reset_index(drop=True)
         out["lightgbm"] = out["lightgbm"].to_numpy() * out["unique_id"].map(scale).to_numpy()
         return out
+
+
+@contextmanager
+def _quiet_short_series():
+    """mlforecast warns that series shorter than the lags give no training rows; they are still forecast."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The following series were dropped completely", category=UserWarning)
+        yield
 
 
 def _scaled(frame: pd.DataFrame, scale: pd.Series, config: GlobalConfig) -> pd.DataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 import pandas as pd
 
@@ -59,5 +60,9 @@ def forecast(frame: pd.DataFrame, names: list[str], season: int, horizon: int, f
         n_jobs=n_jobs,
         fallback_model=Naive(),
     )
-    result = engine.forecast(df=frame[["unique_id", "ds", "y"]], h=horizon)
+    with warnings.catch_warnings():
+        # AutoETS and AutoARIMA divide by zero while scoring degenerate candidates (a flat or very short
+        # series) and discard those candidates; under warnings-as-errors the whole model would fail instead.
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"statsforecast\.")
+        result = engine.forecast(df=frame[["unique_id", "ds", "y"]], h=horizon)
     return result.reset_index(drop=True)
