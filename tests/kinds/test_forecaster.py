@@ -299,3 +299,33 @@ def test_bad_parameters_name_the_field():
         parse_params(kind, {"models": ["prophet"]})
     with pytest.raises(InvalidInput, match="'value' is the id, time or target column"):
         parse_params(kind, {"covariates": ["value"]})
+
+
+def test_actuals_appended_to_a_table_with_future_covariates_retrain_cleanly(tmp_path):
+    """As the flywheel builds it: the base table (with future promotion rows) plus feedback rows (values only)."""
+    raw = pd.read_csv(DATA / "promo_data.csv")
+    weeks = pd.date_range("2020-01-05", periods=len(raw), freq="W-SUN")
+    base = pd.DataFrame(
+        {
+            "series_id": "promo",
+            "timestamp": weeks,
+            "value": raw["y"].where(raw["split"] == "train"),
+            "Promo1": raw["Promo1"],
+            "Promo2": raw["Promo2"],
+        }
+    )
+    kind = ForecasterKind()
+    params = parse_params(kind, {"covariates": ["Promo1", "Promo2"]})
+    first = int((raw["split"] == "train").sum())
+    output = {"timestamps": [w.date().isoformat() for w in weeks[first : first + 3]]}
+    rows = kind.feedback_rows(
+        params, [FeedbackRecord({"series_id": "promo"}, output, {"outcome": raw["y"][first : first + 3].tolist()})]
+    )
+    feedback = pd.DataFrame(rows).assign(timestamp=lambda f: pd.to_datetime(f["timestamp"]))
+    table = pd.concat([base, feedback], ignore_index=True)
+    *_, result, predictor = train(
+        tmp_path, table, covariates=["Promo1", "Promo2"], models=["seasonal_naive", "lightgbm"], horizon=10
+    )
+    assert predictor.predict([{"series_id": "promo", "horizon": 1}])[0]["timestamps"] == [
+        weeks[first + 3].date().isoformat()
+    ]

@@ -64,7 +64,7 @@ def load_panel(raw: pd.DataFrame, p: ForecasterParams) -> Panel:
     freq = _frequency(frame, integer_time, p)
     frame = _regularize(frame, freq, integer_time, p)
     _check_static(frame, p)
-    _check_covariates(frame, p)
+    frame = _fill_covariates(frame, p)
     season = p.season_length or season_of(freq)
     return Panel(frame, future, freq, season, integer_time, dropped)
 
@@ -142,13 +142,19 @@ def _deduplicate(frame: pd.DataFrame, p: ForecasterParams) -> pd.DataFrame:
     repeated = frame.duplicated(["unique_id", "ds"], keep=False).to_numpy()
     if not repeated.any():
         return frame
-    if p.duplicates == "reject":
-        row = frame.iloc[int(np.argmax(repeated))]
+    keys = [frame["unique_id"], frame["ds"]]
+    # A row with the value and a row with only covariates for the same period (an actual sent as
+    # feedback for a period the table had future covariates for) are one observation, not two.
+    values = frame["y"].notna().groupby(keys).transform("sum").to_numpy()
+    clashing = repeated & (values > 1)
+    if clashing.any() and p.duplicates == "reject":
+        row = frame.iloc[int(np.argmax(clashing))]
+        count = int(((frame["unique_id"] == row["unique_id"]) & clashing).sum())
         raise InvalidInput(
-            f"series {row['unique_id']!r} has {int(repeated.sum())} rows sharing timestamps, first at "
+            f"series {row['unique_id']!r} has {count} rows sharing timestamps, first at "
             f"{_show(row['ds'])}; set duplicates to 'sum', 'mean' or 'last' to combine them"
         )
-    how = {"sum": "sum", "mean": "mean", "last": "last"}[p.duplicates]
+    how = "last" if p.duplicates == "reject" else p.duplicates
     rules = {"y": (lambda s: s.sum(min_count=1)) if how == "sum" else how}
     rules.update({name: "last" for name in (*p.covariates, *p.static_columns)})
     return frame.groupby(["unique_id", "ds"], sort=True, as_index=False).agg(rules)
@@ -293,15 +299,18 @@ def _check_static(frame: pd.DataFrame, p: ForecasterParams) -> None:
             )
 
 
-def _check_covariates(frame: pd.DataFrame, p: ForecasterParams) -> None:
+def _fill_covariates(frame: pd.DataFrame, p: ForecasterParams) -> pd.DataFrame:
+    """Missing covariate values are carried forward (then backward) within a series; none at all is an error."""
     for name in p.covariates:
-        holes = frame[name].isna().to_numpy()
+        if not frame[name].isna().any():
+            continue
+        filled = frame.groupby("unique_id", sort=False)[name].transform(lambda s: s.ffill().bfill())
+        holes = filled.isna().to_numpy()
         if holes.any():
-            row = frame.iloc[int(np.argmax(holes))]
-            raise InvalidInput(
-                f"covariate {name!r} is empty for series {row['unique_id']!r} at {_show(row['ds'])}; "
-                "known covariates need a value at every observed period"
-            )
+            uid = frame["unique_id"].iloc[int(np.argmax(holes))]
+            raise InvalidInput(f"covariate {name!r} has no value at all for series {uid!r}")
+        frame[name] = filled
+    return frame
 
 
 def _plain(value):
