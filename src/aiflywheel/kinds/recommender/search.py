@@ -57,8 +57,8 @@ def grid(p: RecommenderParams) -> list[Candidate]:
         Candidate("item_item", {"neighbours": 100}),
         Candidate("ease", {"l2": 200.0, "max_items": p.max_dense_items}),
         Candidate("ease", {"l2": 800.0, "max_items": p.max_dense_items}),
-        Candidate("als", {"factors": 64, "regularization": 0.05, "alpha": 1.0, "iterations": 15}),
         Candidate("als", {"factors": 64, "regularization": 0.05, "alpha": 5.0, "iterations": 15}),
+        Candidate("als", {"factors": 32, "regularization": 0.1, "alpha": 1.0, "iterations": 15}),
         Candidate("bpr", {"factors": 64, "learning_rate": 0.05, "regularization": 0.01, "iterations": 40}),
     ]
     for candidate in found:
