@@ -198,8 +198,12 @@ def recent_inputs(engine: Engine, project_id: int, endpoint_id: int, since: date
         query = query.where(invocations.c.created_at > since)
     found: list[Any] = []
     with engine.connect() as conn:
-        for (inputs,) in conn.execution_options(yield_per=200).execute(query):
-            found.extend(inputs)
-            if len(found) >= rows:
-                break
+        result = conn.execution_options(yield_per=200).execute(query)
+        try:
+            for (inputs,) in result:
+                found.extend(inputs)
+                if len(found) >= rows:
+                    break
+        finally:
+            result.close()  # stopping early must close PostgreSQL's server-side cursor
     return found[:rows]
