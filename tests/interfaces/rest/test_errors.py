@@ -2,16 +2,9 @@
 
 import pytest
 
+from aiflywheel.testing import assert_error
+
 INVOKE = "/v1/endpoints/cancer/invocations"
-
-
-def assert_error(response, status: int, code: str, *words: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    assert set(response.json()) == {"error"} and response.json()["error"]["code"] == code
-    assert "Traceback" not in response.text and 'File "' not in response.text
-    for word in words:
-        assert word in response.json()["error"]["message"]
 
 
 @pytest.mark.parametrize(
