@@ -10,10 +10,9 @@ import typer
 
 from aiflywheel.errors import InvalidInput
 from aiflywheel.interfaces.cli.context import JsonOption, platform
-from aiflywheel.interfaces.cli.render import as_json, console, error, key_values, table
-from aiflywheel.interfaces.cli.train import run_and_watch
+from aiflywheel.interfaces.cli.render import as_json, console, key_values, table
+from aiflywheel.interfaces.cli.train import follow
 from aiflywheel.kernel.flywheel import FlywheelStatus
-from aiflywheel.kernel.jobs import JobState
 
 app = typer.Typer(
     help="Flywheel policies: when an endpoint retrains on its feedback, and how a challenger wins.",
@@ -145,20 +144,8 @@ def retrain(
 ) -> None:
     """Retrain an endpoint's model on its feedback now, and let the policy decide."""
     fw = platform(ctx)
-    job = fw.flywheel.retrain(endpoint)
-    if not wait:
-        if json:
-            as_json(job)
-        else:
-            console.print(f"retrain job {job.id} queued; `flywheel up` runs it, `flywheel history {endpoint}` tells")
-        return
-    job = run_and_watch(fw, job, quiet=json)
-    if json:
-        as_json(job)
-    if job.state != JobState.SUCCEEDED:
-        error(f"job {job.id} {job.state.value}: {job.error or job.message}")
-        raise typer.Exit(1)
-    if not json:
+    job = follow(fw, fw.flywheel.retrain(endpoint), wait, json, f"`flywheel history {endpoint}` tells what it decided")
+    if job is not None and not json:
         console.print(f"[bold]{job.result['decision']}[/]: {job.result['reason']}", highlight=False, soft_wrap=True)
 
 

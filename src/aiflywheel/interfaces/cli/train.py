@@ -38,23 +38,31 @@ def train(
     if target is not None:
         params["target"] = target
     fw = platform(ctx)
-    job = fw.train(kind, dataset, params, model=model)
+    job = follow(fw, fw.train(kind, dataset, params, model=model), wait, json, "`flywheel jobs show {id}` follows it")
+    if job is not None and not json:
+        version = fw.models.get(job.result["model"], job.result["version"])
+        console.print(f"registered [bold]{version.ref}[/] (stage {version.stage.value}, dataset {version.dataset})")
+        metrics_table(version)
+
+
+def follow(fw: Platform, job: Job, wait: bool, json: bool, hint: str) -> Job | None:
+    """Say the job is queued (``hint`` names what to do next; ``{id}`` is its id), or with ``wait`` run it here.
+
+    Returns the succeeded job when waiting (printed with ``json``); exits non-zero when it did not succeed.
+    """
     if not wait:
         if json:
             as_json(job)
         else:
-            console.print(f"job {job.id} queued; `flywheel up` runs it, `flywheel jobs show {job.id}` follows it")
-        return
+            console.print(f"job {job.id} queued; `flywheel up` runs it, {hint.format(id=job.id)}", highlight=False)
+        return None
     job = run_and_watch(fw, job, quiet=json)
     if json:
         as_json(job)
     if job.state != JobState.SUCCEEDED:
         error(f"job {job.id} {job.state.value}: {job.error or job.message}")
         raise typer.Exit(1)
-    if not json:
-        version = fw.models.get(job.result["model"], job.result["version"])
-        console.print(f"registered [bold]{version.ref}[/] (stage {version.stage.value}, dataset {version.dataset})")
-        metrics_table(version)
+    return job
 
 
 def parse_params(pairs: list[str]) -> dict[str, Any]:
