@@ -59,33 +59,8 @@ class RankerKind:
         progress(0.05, f"indexing {len(docs.doc_ids)} documents (BM25 and sentence vectors)")
         index = SearchIndex.build(docs.doc_ids, docs.fields, docs.attributes, p.field_weights, p.dense_words)
         index_seconds = time.perf_counter() - began
-        metrics: dict[str, Any] = {PRIMARY.name: None}
-        summary: dict[str, Any] = {"index": index.describe(), "reranker": False, "judged_queries": len(judged)}
-        booster = None
-        if len(judged) >= p.min_judged_queries:
-            progress(0.5, f"retrieving candidates for {len(judged)} judged queries")
-            pools = learn.gather(index, judged, p)
-            fit_keys, held_keys = learn.split(list(judged.queries), p.validation_share, p.seed)
-            held = judged.subset(held_keys)
-            trial = learn.fit(index, {k: pools[k] for k in fit_keys}, judged, p) if p.rerank else None
-            progress(0.8, "comparing the re-ranker with the fusion on held-out queries")
-            scores = learn.compare(index, {k: pools[k] for k in held_keys}, held, trial)
-            wins = trial is not None and (scores.get("rerank_ndcg@10") or 0) > (scores.get("fusion_ndcg@10") or 0)
-            chosen = "rerank_" if wins else "fusion_"
-            metrics.update({name[len(chosen) :]: value for name, value in scores.items() if name.startswith(chosen)})
-            metrics.update({f"baseline_{name}": value for name, value in scores.items() if not name.startswith(chosen)})
-            metrics["held_out_queries"] = len(held_keys)
-            if wins:
-                progress(0.9, "re-training the re-ranker on every judged query")
-                booster = learn.fit(index, pools, judged, p)
-            summary.update(
-                reranker=booster is not None, chosen="lambdarank" if wins else "fusion", judged_queries=len(judged)
-            )
-        else:
-            summary["note"] = (
-                f"{len(judged)} judged queries (min_judged_queries={p.min_judged_queries} train a re-ranker): "
-                "the fusion ranks alone"
-            )
+        booster, metrics, summary = learn.train_reranker(index, judged, p, progress)
+        summary = {"index": index.describe(), **summary}
         predictor = RankerPredictor(index, booster, p)
         predictor.save(Path(workdir))
         metrics.update(

@@ -7,8 +7,47 @@ import numpy as np
 from aiflywheel.errors import InvalidInput
 from aiflywheel.kinds.ranker.data import Judgments
 from aiflywheel.kinds.ranker.index import Candidates, SearchIndex
-from aiflywheel.kinds.ranker.metrics import DEPTH, summarize
+from aiflywheel.kinds.ranker.metrics import DEPTH, K, summarize
 from aiflywheel.kinds.ranker.params import RankerParams
+
+
+def train_reranker(index: SearchIndex, judged: Judgments, p: RankerParams, progress=None):
+    """(booster or None, held-out metrics, summary): a re-ranker is kept only when it beats the fusion.
+
+    With at least ``min_judged_queries`` judged queries, a share of them is held out; the
+    re-ranker trained on the rest must beat reciprocal-rank fusion's nDCG@10 on them, and is
+    then re-trained on every judged query. The metrics are those of the held-out queries.
+    """
+
+    def report(fraction: float, message: str) -> None:
+        if progress is not None:
+            progress(fraction, message)
+
+    metrics: dict = {f"ndcg@{K}": None}
+    summary: dict = {"reranker": False, "judged_queries": len(judged)}
+    if len(judged) < p.min_judged_queries:
+        summary["note"] = (
+            f"{len(judged)} judged queries (min_judged_queries={p.min_judged_queries} train a re-ranker): "
+            "the fusion ranks alone"
+        )
+        return None, metrics, summary
+    report(0.5, f"retrieving candidates for {len(judged)} judged queries")
+    pools = gather(index, judged, p)
+    fit_keys, held_keys = split(list(judged.queries), p.validation_share, p.seed)
+    trial = fit(index, {k: pools[k] for k in fit_keys}, judged, p) if p.rerank else None
+    report(0.8, "comparing the re-ranker with the fusion on held-out queries")
+    scores = compare(index, {k: pools[k] for k in held_keys}, judged.subset(held_keys), trial)
+    wins = trial is not None and (scores.get(f"rerank_ndcg@{K}") or 0) > (scores.get(f"fusion_ndcg@{K}") or 0)
+    chosen = "rerank_" if wins else "fusion_"
+    metrics.update({name[len(chosen) :]: value for name, value in scores.items() if name.startswith(chosen)})
+    metrics.update({f"baseline_{name}": value for name, value in scores.items() if not name.startswith(chosen)})
+    metrics["held_out_queries"] = len(held_keys)
+    booster = None
+    if wins:
+        report(0.9, "re-training the re-ranker on every judged query")
+        booster = fit(index, pools, judged, p)
+    summary.update(reranker=booster is not None, chosen="lambdarank" if wins else "fusion")
+    return booster, metrics, summary
 
 
 def gather(index: SearchIndex, judged: Judgments, p: RankerParams) -> dict[str, Candidates]:
