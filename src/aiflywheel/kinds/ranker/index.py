@@ -123,6 +123,8 @@ class SearchIndex:
             "idf_coverage",
             "first_field_coverage",
             "bigrams",
+            "feedback_dense",
+            "feedback_bm25",
             *(f"attr_{name}" for name in self.numeric),
         ]
 
@@ -185,12 +187,36 @@ class SearchIndex:
             whole[rows] / max(float(whole[rows].max(initial=0.0)), 1e-9),
             dense[rows] - float(dense[rows].max(initial=0.0)),
             *self._overlap(query.terms, rows),
+            self._feedback_similarity(rows, rrf),
+            self._feedback_terms(query.terms, rows, rrf),
         ]
         features = np.column_stack(columns).astype(np.float64) if len(rows) else np.zeros((0, len(columns)))
         if self.numeric:
             features = np.hstack([features, self._numeric_values[rows]])
         best = float(dense[usable].max()) if usable.any() else -1.0
         return Candidates(rows, rrf, features, self.lexical.vocabulary_hits(query.terms), best)
+
+    def _feedback_similarity(self, rows: np.ndarray, rrf: np.ndarray, top: int = 10) -> np.ndarray:
+        """Pseudo-relevance feedback: each candidate's similarity to the mean vector of the fusion's top ``top``."""
+        if len(rows) == 0:
+            return np.zeros(0)
+        best = rows[np.argsort(-rrf, kind="stable")[:top]]
+        centre = self.vectors[best].mean(axis=0)
+        norm = float(np.linalg.norm(centre))
+        return (self.vectors[rows] @ (centre / norm)).astype(np.float64) if norm > 0 else np.zeros(len(rows))
+
+    def _feedback_terms(self, terms: list[str], rows: np.ndarray, rrf: np.ndarray, top: int = 10) -> np.ndarray:
+        """Pseudo-relevance feedback: BM25 of the words most typical of the fusion's top ``top`` (RM3-like)."""
+        if len(rows) == 0:
+            return np.zeros(0)
+        count: dict[str, int] = {}
+        for row in rows[np.argsort(-rrf, kind="stable")[:top]]:
+            for term in self._terms[row]:
+                count[term] = count.get(term, 0) + 1
+        asked = set(terms)
+        weight = {t: c * self._idf.get(t, 0.0) for t, c in count.items() if c > 1 and t not in asked}
+        extra = sorted(weight, key=lambda t: (-weight[t], t))[:top]
+        return self.lexical.all.scores(extra)[rows].astype(np.float64)
 
     def _overlap(self, terms: list[str], rows: np.ndarray) -> list[np.ndarray]:
         """Per candidate: share of query terms it has (plain, idf-weighted, in the first field); query bigrams."""
