@@ -163,7 +163,8 @@ class SearchIndex:
             lexical = sum(self.field_weights.get(name, 1.0) * scores for name, scores in per_field.items())
         else:
             lexical = whole
-        dense = self.vectors @ query.vector.astype(np.float32)
+        # einsum, not BLAS: a matrix-vector product through OpenBLAS's threads took 8 ms on a busy machine, this 0.2 ms
+        dense = np.einsum("ij,j->i", self.vectors, query.vector.astype(np.float32))
         usable = np.ones(n, dtype=bool) if allowed is None else allowed
         lex_rank = _ranks(np.where(usable & (lexical > 0), lexical, -np.inf))
         dense_rank = _ranks(np.where(usable, dense, -np.inf))
@@ -203,7 +204,11 @@ class SearchIndex:
         best = rows[np.argsort(-rrf, kind="stable")[:top]]
         centre = self.vectors[best].mean(axis=0)
         norm = float(np.linalg.norm(centre))
-        return (self.vectors[rows] @ (centre / norm)).astype(np.float64) if norm > 0 else np.zeros(len(rows))
+        return (
+            np.einsum("ij,j->i", self.vectors[rows], centre / norm).astype(np.float64)
+            if norm > 0
+            else np.zeros(len(rows))
+        )
 
     def _feedback_terms(self, terms: list[str], rows: np.ndarray, rrf: np.ndarray, top: int = 10) -> np.ndarray:
         """Pseudo-relevance feedback: BM25 of the words most typical of the fusion's top ``top`` (RM3-like)."""

@@ -12,11 +12,13 @@ from aiflywheel.kinds.ranker.params import RankerParams
 
 
 def train_reranker(index: SearchIndex, judged: Judgments, p: RankerParams, progress=None):
-    """(booster or None, held-out metrics, summary): a re-ranker is kept only when it beats the fusion.
+    """(booster or None, out-of-fold metrics, summary): a re-ranker is kept only when it beats the fusion.
 
-    With at least ``min_judged_queries`` judged queries, a share of them is held out; the
-    re-ranker trained on the rest must beat reciprocal-rank fusion's nDCG@10 on them, and is
-    then re-trained on every judged query. The metrics are those of the held-out queries.
+    With at least ``min_judged_queries`` judged queries, they are split into
+    ``validation_folds`` folds; each fold's queries are ranked by a re-ranker trained on the
+    other folds. When those out-of-fold rankings beat reciprocal-rank fusion's nDCG@10 on
+    the same queries, a re-ranker is trained on every judged query and kept. The metrics
+    are the out-of-fold ones: every judged query counts once, never seen by its ranker.
     """
 
     def report(fraction: float, message: str) -> None:
@@ -33,21 +35,39 @@ def train_reranker(index: SearchIndex, judged: Judgments, p: RankerParams, progr
         return None, metrics, summary
     report(0.5, f"retrieving candidates for {len(judged)} judged queries")
     pools = gather(index, judged, p)
-    fit_keys, held_keys = split(list(judged.queries), p.validation_share, p.seed)
-    trial = fit(index, {k: pools[k] for k in fit_keys}, judged, p) if p.rerank else None
-    report(0.8, "comparing the re-ranker with the fusion on held-out queries")
-    scores = compare(index, {k: pools[k] for k in held_keys}, judged.subset(held_keys), trial)
-    wins = trial is not None and (scores.get(f"rerank_ndcg@{K}") or 0) > (scores.get(f"fusion_ndcg@{K}") or 0)
+    keys = list(judged.queries)
+    ranked: dict[str, dict[str, list[str]]] = {"bm25_": {}, "fusion_": {}, "rerank_": {}}
+    for number, fold in enumerate(
+        np.array_split(np.random.default_rng(p.seed).permutation(len(keys)), p.validation_folds)
+    ):
+        report(0.5 + 0.35 * number / p.validation_folds, f"cross-validating the re-ranker: fold {number + 1}")
+        held = {keys[i] for i in fold}
+        trial = fit(index, {k: pools[k] for k in keys if k not in held}, judged, p) if p.rerank else None
+        for key in held:
+            pool = pools[key]
+            ranked["bm25_"][key] = _ids(index, pool, lexical_order(pool, index))
+            ranked["fusion_"][key] = _ids(index, pool, order(pool, None)[0])
+            if trial is not None:
+                ranked["rerank_"][key] = _ids(index, pool, order(pool, trial)[0])
+    scores: dict = {}
+    for prefix, rankings in ranked.items():
+        if len(rankings) == len(keys):
+            scores.update(summarize(rankings, judged.relevance, prefix))
+    wins = (scores.get(f"rerank_ndcg@{K}") or 0) > (scores.get(f"fusion_ndcg@{K}") or 0)
     chosen = "rerank_" if wins else "fusion_"
     metrics.update({name[len(chosen) :]: value for name, value in scores.items() if name.startswith(chosen)})
     metrics.update({f"baseline_{name}": value for name, value in scores.items() if not name.startswith(chosen)})
-    metrics["held_out_queries"] = len(held_keys)
+    metrics["held_out_queries"] = len(keys)
     booster = None
     if wins:
-        report(0.9, "re-training the re-ranker on every judged query")
+        report(0.9, "training the re-ranker on every judged query")
         booster = fit(index, pools, judged, p)
     summary.update(reranker=booster is not None, chosen="lambdarank" if wins else "fusion")
     return booster, metrics, summary
+
+
+def _ids(index: SearchIndex, pool: Candidates, ranking: np.ndarray) -> list[str]:
+    return [index.doc_ids[row] for row in pool.rows[ranking][:DEPTH]]
 
 
 def gather(index: SearchIndex, judged: Judgments, p: RankerParams) -> dict[str, Candidates]:
@@ -115,22 +135,3 @@ def order(pool: Candidates, booster) -> tuple[np.ndarray, np.ndarray]:
 def lexical_order(pool: Candidates, index: SearchIndex) -> np.ndarray:
     column = index.feature_names().index("lexical_rank")
     return np.lexsort((pool.rows, pool.features[:, column]))
-
-
-def compare(index: SearchIndex, pools: dict[str, Candidates], judged: Judgments, booster) -> dict:
-    """BM25, fusion and (when trained) re-ranked metrics on the same judged queries."""
-
-    def ids(pool, ranking):
-        return [index.doc_ids[row] for row in pool.rows[ranking][:DEPTH]]
-
-    out = summarize({k: ids(p, lexical_order(p, index)) for k, p in pools.items()}, judged.relevance, "bm25_")
-    out.update(summarize({k: ids(p, order(p, None)[0]) for k, p in pools.items()}, judged.relevance, "fusion_"))
-    if booster is not None:
-        out.update(summarize({k: ids(p, order(p, booster)[0]) for k, p in pools.items()}, judged.relevance, "rerank_"))
-    return out
-
-
-def split(keys: list[str], share: float, seed: int) -> tuple[list[str], list[str]]:
-    shuffled = [keys[i] for i in np.random.default_rng(seed).permutation(len(keys))]
-    held = max(1, round(len(keys) * share))
-    return shuffled[held:], shuffled[:held]

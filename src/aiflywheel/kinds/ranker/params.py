@@ -62,8 +62,8 @@ class RankerParams(BaseModel):
         description="Judged queries needed to train a re-ranker; with fewer, a held-out share is too small to "
         "tell a better re-ranker from luck, and the fusion ranks alone.",
     )
-    validation_share: float = Field(
-        0.25, gt=0, lt=1, description="Share of judged queries held out to decide whether the re-ranker wins."
+    validation_folds: int = Field(
+        3, ge=2, le=10, description="Folds of judged queries that decide whether the re-ranker beats the fusion."
     )
     num_trees: int = Field(100, ge=10, le=5000, description="LambdaRank boosting rounds.")
     learning_rate: float = Field(0.05, gt=0, le=1, description="LambdaRank learning rate.")
