@@ -132,6 +132,15 @@ def bench(name: str, limit: int | None, n_jobs: int) -> list[dict]:
         for method, combo in (("AutoETS", False), ("ETS+Theta+ARIMA", True)):
             forecast, seconds = run_statsforecast(train, season, horizon, n_jobs, combo)
             results[method] = (scores(train, test, forecast, season), seconds, None)
+        print(
+            f"{name} {period}: "
+            + ", ".join(
+                f"{m} sMAPE {r[0]['smape']:.2f} MASE {r[0]['mase']:.3f} in {r[1]:.0f} s" for m, r in results.items()
+            )
+            + f"; P10-P90 coverage {inside.mean():.3f} over {inside.size} points",
+            file=sys.stderr,
+            flush=True,
+        )
         for method, (score, seconds, inside) in results.items():
             rows.append(
                 {
