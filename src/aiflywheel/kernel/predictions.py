@@ -183,7 +183,9 @@ class PredictionLog:
                             )
                         },
                     )
-                if attempt == 0 and self.pending():
+                if attempt == 0:
+                    # Buffered, or in the writer's hands right now: flushing takes the write lock,
+                    # so it also waits for a batch the writer has taken but not yet committed.
                     self.flush()
         raise NotFound(f"no prediction {prediction_id!r} in this project")
 
