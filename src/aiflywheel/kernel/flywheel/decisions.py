@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiflywheel.kernel.flywheel import events
+from aiflywheel.kernel.flywheel.evaluation import Comparison
 from aiflywheel.kernel.flywheel.events import EventType
 from aiflywheel.kernel.flywheel.policies import PolicyState, PolicyView, write_state
 from aiflywheel.kernel.registry import ModelVersion, Stage
@@ -58,14 +59,25 @@ def finished_job(state: PolicyState, job_id: int | None) -> PolicyState:
     return state.model_copy(update={"job_id": None}) if state.job_id == job_id else state
 
 
+def shortfall(comparison: Comparison, min_gain: float) -> str | None:
+    """Why a challenger does not win by ``min_gain``, or None when it does (strictly better, by the margin)."""
+    if comparison.problem:
+        return f"not judged: {comparison.problem}"
+    gain = comparison.gain
+    if gain <= 0 or gain < min_gain:
+        verdict = describe(comparison.metric, comparison.numbers())
+        return f"{verdict} on {comparison.rows} rows; the rule needs a gain of at least {min_gain}"
+    return None
+
+
 def describe(metric: str, comparison_numbers: dict[str, Any]) -> str:
     champion = comparison_numbers["champion"].get(metric)
     challenger = comparison_numbers["challenger"].get(metric)
     gain = comparison_numbers.get("gain")
-    return f"{metric} {_fmt(challenger)} against the champion's {_fmt(champion)} (gain {_fmt(gain, signed=True)})"
+    return f"{metric} {fmt(challenger)} against the champion's {fmt(champion)} (gain {fmt(gain, signed=True)})"
 
 
-def _fmt(value: Any, signed: bool = False) -> str:
+def fmt(value: Any, signed: bool = False) -> str:
     if not isinstance(value, int | float) or isinstance(value, bool):
         return "n/a"
     return f"{value:+.4f}" if signed else f"{value:.4f}"

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from aiflywheel.errors import Conflict, InvalidInput, NotFound
 from aiflywheel.kernel.clock import now
 from aiflywheel.kernel.datasets import DatasetVersion
-from aiflywheel.kernel.flywheel.decisions import Decision, apply, describe, finished_job
+from aiflywheel.kernel.flywheel.decisions import Decision, apply, describe, finished_job, shortfall
 from aiflywheel.kernel.flywheel.evaluation import Comparison, compare
 from aiflywheel.kernel.flywheel.events import EventType
 from aiflywheel.kernel.flywheel.join import (
@@ -211,16 +211,11 @@ def offline_decision(
     rule = view.policy.promotion
     state = view.state
     common = {"details": details, "champion": champion, "challenger": challenger}
-    gain = comparison.gain
     verdict = describe(comparison.metric, comparison.numbers())
-    if comparison.problem:
-        reason = f"not judged: {comparison.problem}"
-    elif comparison.rows < rule.min_samples:
+    if not comparison.problem and comparison.rows < rule.min_samples:
         reason = f"the evaluation set has {comparison.rows} rows; the rule needs at least {rule.min_samples}"
-    elif gain <= 0 or gain < rule.min_gain:
-        reason = f"{verdict} on {comparison.rows} rows; the rule needs a gain of at least {rule.min_gain}"
     else:
-        reason = None
+        reason = shortfall(comparison, rule.min_gain)
     if reason is not None:
         return Decision(EventType.REFUSED, reason, stages=((challenger, Stage.ARCHIVED),), **common), state
     won = f"{verdict} on {comparison.rows} rows"

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow.parquet as pq
 
-from aiflywheel.kernel.flywheel.decisions import Decision, apply, describe, finished_job
-from aiflywheel.kernel.flywheel.evaluation import Comparison, as_training_data, compare
+from aiflywheel.kernel.flywheel.decisions import Decision, apply, describe, finished_job, fmt, shortfall
+from aiflywheel.kernel.flywheel.evaluation import as_training_data, compare
 from aiflywheel.kernel.flywheel.events import EventType
 from aiflywheel.kernel.flywheel.join import labelled_predictions, last_feedback_id, rows_table
 from aiflywheel.kernel.flywheel.policies import Policies, PolicyView, write_state
@@ -122,7 +122,7 @@ def _judge_trial(platform: Platform, view: PolicyView, job: Job, folder: Path):
     details = {"mode": trial.mode, "online": comparison.numbers(), "offline": trial.offline}
     verdict = describe(metric, comparison.numbers())
     common = {"details": details, "champion": champion, "challenger": challenger}
-    lost = _lost(comparison, rule.min_gain)
+    lost = shortfall(comparison, rule.min_gain)
     if lost:
         return (
             Decision(
@@ -136,15 +136,6 @@ def _judge_trial(platform: Platform, view: PolicyView, job: Job, folder: Path):
         )
     won = f"live {trial.mode} trial: {verdict} on {comparison.rows} labelled predictions"
     return promotion(view, state, champion, challenger, won, common, last_feedback_id(engine, project))
-
-
-def _lost(comparison: Comparison, min_gain: float) -> str | None:
-    if comparison.problem:
-        return comparison.problem
-    gain = comparison.gain
-    if gain <= 0 or gain < min_gain:
-        return f"{describe(comparison.metric, comparison.numbers())}; the rule needs a gain of at least {min_gain}"
-    return None
 
 
 def _judge_watch(platform: Platform, view: PolicyView, job: Job, folder: Path):
@@ -178,8 +169,8 @@ def _judge_watch(platform: Platform, view: PolicyView, job: Job, folder: Path):
     details = {"online": comparison.numbers(), "margin": rule.rollback_margin}
     common = {"details": details, "champion": champion, "challenger": predecessor}
     verdict = (
-        f"live {comparison.metric} of {champion.ref} {_value(comparison.challenger, comparison.metric)} against "
-        f"{predecessor.ref}'s {_value(comparison.champion, comparison.metric)} on the same {comparison.rows} "
+        f"live {comparison.metric} of {champion.ref} {fmt(comparison.challenger.get(comparison.metric))} against "
+        f"{predecessor.ref}'s {fmt(comparison.champion.get(comparison.metric))} on the same {comparison.rows} "
         "labelled predictions"
     )
     if comparison.problem:
@@ -196,8 +187,3 @@ def _judge_watch(platform: Platform, view: PolicyView, job: Job, folder: Path):
             state,
         )
     return Decision(EventType.KEPT, f"held up live: {verdict}", **common), state
-
-
-def _value(metrics: dict[str, Any], metric: str) -> str:
-    value = metrics.get(metric)
-    return f"{value:.4f}" if isinstance(value, float) else "n/a"
