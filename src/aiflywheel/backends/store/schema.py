@@ -218,3 +218,18 @@ flywheel_events = Table(
     Column("details", JSON, nullable=False),
     _created_at(),
 )
+
+conversation_sessions = Table(
+    "conversation_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", ForeignKey("projects.id"), nullable=False),
+    # By endpoint name, no foreign key: a bot redeployed under the same name keeps its conversations.
+    Column("endpoint", String(200), nullable=False),
+    Column("session_id", String(200), nullable=False),
+    Column("state", JSON, nullable=False),
+    Column("turns", Integer, nullable=False),
+    _created_at(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, index=True),
+    UniqueConstraint("project_id", "endpoint", "session_id"),
+)

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from aiflywheel.interfaces.rest import errors
 from aiflywheel.interfaces.rest.auth import Authenticator
+from aiflywheel.interfaces.rest.bots import router as bots_router
 from aiflywheel.interfaces.rest.flywheel import router as flywheel_router
 from aiflywheel.interfaces.rest.limits import BodyLimit
 from aiflywheel.interfaces.rest.resources import router as resources
@@ -50,6 +51,7 @@ def create_app(
     app.include_router(serving_router)  # first: the invocation route is matched on every prediction
     app.include_router(resources)
     app.include_router(flywheel_router)
+    app.include_router(bots_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict:

@@ -1,0 +1,26 @@
+"""Bots for the CLI and REST alike: a definition in, a trained bot served at an endpoint of its name out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiflywheel.kernel.endpoints import Endpoint
+from aiflywheel.kernel.platform import Platform
+from aiflywheel.kernel.registry import ModelVersion
+from aiflywheel.kernel.services import run_here, serve, submit_service
+from aiflywheel.kinds.bot.definition import load_definition
+from aiflywheel.kinds.bot.kind import utterances
+
+KIND = "bot"
+
+
+def create_bot(platform: Platform, name: str, document: dict[str, Any]) -> tuple[ModelVersion, Endpoint]:
+    """Validate ``document``, train the bot's NLU on its utterances and serve it at endpoint ``name``.
+
+    The utterances become dataset ``name`` (feedback adds to it); the model and endpoint are
+    also named ``name``. Updating a bot trains a new version and makes it the champion.
+    """
+    texts, intents = utterances(load_definition(document))
+    rows = [{"text": text, "intent": intent} for text, intent in zip(texts, intents, strict=True)]
+    job = submit_service(platform, KIND, name, rows, {"definition": document})
+    return serve(platform, run_here(platform, job))

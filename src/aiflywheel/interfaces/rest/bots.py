@@ -1,0 +1,101 @@
+"""Bots: create from a definition, talk to them in text turns kept per session.
+
+- ``PUT /v1/bots/{name}`` with the definition (JSON, or YAML with ``Content-Type: application/yaml``)
+  trains the bot and serves it at endpoint ``name``;
+- ``POST /v1/bots/{name}/text`` ``{"session_id", "text"}`` → intent, confidence, slots, dialog state, message;
+- ``DELETE /v1/bots/{name}/sessions/{session_id}`` ends a session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from aiflywheel.errors import InvalidInput
+from aiflywheel.interfaces.bots import create_bot
+from aiflywheel.interfaces.rest.deps import ProjectPlatform, Writer
+from aiflywheel.kernel.conversations import Conversations
+from aiflywheel.kernel.endpoints import Endpoint
+from aiflywheel.kernel.registry import ModelVersion
+from aiflywheel.kinds.bot.definition import parse_text
+
+router = APIRouter(prefix="/v1/bots", tags=["bots"])
+MAX_DEFINITION_BYTES = 2 << 20
+
+
+class BotCreated(BaseModel):
+    model_version: ModelVersion
+    endpoint: Endpoint
+
+
+class TextTurn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    session_id: str = Field(..., description="Any id of the caller's choosing; turns with one id form a conversation")
+    text: str = Field(..., description="What the user said")
+
+
+class TurnReply(BaseModel):
+    session_id: str
+    turn: int
+    intent: str
+    confidence: float
+    slots: dict[str, Any]
+    dialog_state: str
+    message: str
+    slot_to_elicit: str | None = None
+    fulfillment_error: str | None = None
+    prediction_id: str
+    model_version: str
+
+
+@router.put("/{name}", status_code=201, openapi_extra={"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"type": "object"}}, "application/yaml": {"schema": {"type": "string"}}}}})  # fmt: skip
+async def put_bot(name: str, request: Request, platform: ProjectPlatform, _: Writer) -> BotCreated:
+    """Create or update a bot from its definition and train it (seconds for a small bot)."""
+    body = await request.body()
+    if len(body) > MAX_DEFINITION_BYTES:
+        raise InvalidInput(f"the definition is larger than {MAX_DEFINITION_BYTES} bytes")
+    document = _definition(body, request.headers.get("content-type", ""))
+    version, endpoint = await asyncio.to_thread(create_bot, platform, name, document)
+    request.app.state.api.serving.forget_routes()
+    return BotCreated(model_version=version, endpoint=endpoint)
+
+
+@router.post("/{name}/text")
+async def text_turn(name: str, body: TextTurn, request: Request, platform: ProjectPlatform, _: Writer) -> TurnReply:
+    """One text turn of a conversation: the bot's reply and the dialog's state."""
+    conversations = Conversations(platform.engine, platform.project_id)
+    serving = request.app.state.api.serving
+    reply = await asyncio.to_thread(conversations.turn, serving, name, body.session_id, {"text": body.text})
+    return TurnReply(
+        session_id=reply.session_id,
+        turn=reply.turn,
+        prediction_id=reply.prediction_id,
+        model_version=reply.model_version,
+        **reply.prediction,
+    )
+
+
+@router.delete("/{name}/sessions/{session_id}", status_code=204)
+def end_session(name: str, session_id: str, platform: ProjectPlatform, _: Writer) -> None:
+    Conversations(platform.engine, platform.project_id).forget(name, session_id)
+
+
+def _definition(body: bytes, content_type: str) -> dict[str, Any]:
+    if "json" in content_type:
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidInput(f"the definition is not valid JSON: {exc}") from exc
+        if not isinstance(document, dict):
+            raise InvalidInput("the definition must be a JSON object with 'intents'")
+        return document
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput("the definition is not UTF-8 text") from exc
+    return parse_text(text, "the definition")

@@ -1,0 +1,136 @@
+"""Intent classification with no tuning: shared sentence embeddings plus TF-IDF, one logistic regression.
+
+Why both feature sets: MiniLM embeddings carry meaning across paraphrases, TF-IDF word
+and character n-grams carry the exact words that separate near-identical intents
+("freeze my card" vs "card blocked"); stacked, one linear model uses both.
+
+Out of scope: an utterance is rejected when its score falls under a threshold that
+training calibrates on the training utterances alone: out-of-fold predictions give the
+scores of in-scope utterances the model has not seen, and the threshold is the quantile
+that keeps ``in_scope_rejection`` of them out. The score blends the classifier's
+probability with the cosine similarity to the nearest training utterance, which is
+what separates "none of these" from "two of these are close".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+Embed = Callable[[list[str]], np.ndarray]
+
+EMBEDDING_WEIGHT = 2.0  # scale of the unit embedding against the unit TF-IDF rows
+NEIGHBOUR_WEIGHT = 0.5  # share of nearest-neighbour similarity in the out-of-scope score
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """The classifier's answer for one utterance."""
+
+    intent: str | None  # None: out of scope
+    confidence: float  # the winning intent's probability
+    score: float  # what the threshold is compared with
+    ranking: list[tuple[str, float]]  # the best intents and their probabilities
+
+
+class IntentClassifier:
+    """Fit on (text, intent) pairs; ``rank`` answers intent, confidence and whether it is out of scope."""
+
+    def __init__(self, embed: Embed, in_scope_rejection: float = 0.04, regularization: float = 20.0, folds: int = 2):
+        self.embed = embed
+        self.in_scope_rejection = in_scope_rejection
+        self.regularization = regularization
+        self.folds = folds
+        self.threshold_: float = 0.0
+        self.cross_validated_accuracy_: float | None = None  # out-of-fold, before rejection
+        self.cross_validated_rejection_: float | None = None  # out-of-fold in-scope share rejected
+
+    def fit(self, texts: Sequence[str], intents: Sequence[str], vectors: np.ndarray | None = None) -> IntentClassifier:
+        texts = [str(text) for text in texts]
+        labels = np.asarray(intents)
+        vectors = self.embed(texts) if vectors is None else vectors
+        self.vectorizer_, self.model_ = self._fit_model(texts, labels, vectors)
+        self.train_vectors_ = vectors
+        self.train_labels_ = labels
+        self.threshold_ = self._calibrate(texts, labels, vectors)
+        return self
+
+    def rank(
+        self,
+        texts: Sequence[str],
+        vectors: np.ndarray | None = None,
+        allowed: Sequence[set[str] | None] = (),
+        top: int = 3,
+    ) -> list[Ranked]:
+        """Rank intents for each text; ``allowed[i]`` restricts text i to those intents (contexts)."""
+        texts = [str(text) for text in texts]
+        vectors = self.embed(texts) if vectors is None else vectors
+        probabilities = self.model_.predict_proba(self._features(self.vectorizer_, texts, vectors))
+        nearest = self._nearest(vectors, self.train_vectors_)
+        classes = self.model_.classes_
+        answers = []
+        for row, probability in enumerate(probabilities):
+            keep = allowed[row] if row < len(allowed) else None
+            if keep is not None:
+                probability = np.where(np.isin(classes, list(keep)), probability, 0.0)
+                total = probability.sum()
+                probability = probability / total if total > 0 else probability
+            order = np.argsort(-probability)[:top]
+            best = float(probability[order[0]])
+            score = _blend(best, nearest[row])
+            intent = str(classes[order[0]]) if score >= self.threshold_ and best > 0 else None
+            ranking = [(str(classes[index]), round(float(probability[index]), 4)) for index in order]
+            answers.append(Ranked(intent, round(best, 4), round(float(score), 4), ranking))
+        return answers
+
+    def _fit_model(self, texts, labels, vectors):
+        vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
+        vectorizer.fit(texts)
+        model = LogisticRegression(C=self.regularization, max_iter=200)
+        model.fit(self._features(vectorizer, texts, vectors), labels)
+        return vectorizer, model
+
+    @staticmethod
+    def _features(vectorizer, texts, vectors):
+        lexical = vectorizer.transform(texts)
+        return sparse.hstack([lexical, sparse.csr_matrix(vectors * EMBEDDING_WEIGHT)]).tocsr()
+
+    @staticmethod
+    def _nearest(vectors: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        best = np.full(len(vectors), -1.0, dtype=np.float32)
+        for start in range(0, len(reference), 4096):
+            similarity = vectors @ reference[start : start + 4096].T
+            best = np.maximum(best, similarity.max(axis=1))
+        return best
+
+    def _calibrate(self, texts, labels, vectors) -> float:
+        """The score quantile that rejects ``in_scope_rejection`` of unseen in-scope utterances."""
+        counts = np.unique(labels, return_counts=True)[1]
+        folds = min(self.folds, int(counts.min()))
+        if folds < 2 or len(counts) < 2:
+            return 0.0  # too little data to hold any out: reject nothing rather than guess
+        scores = np.zeros(len(texts), dtype=np.float32)
+        predicted = np.empty(len(texts), dtype=object)
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+        for fit_rows, held_rows in splitter.split(vectors, labels):
+            fit_texts = [texts[i] for i in fit_rows]
+            held_texts = [texts[i] for i in held_rows]
+            vectorizer, model = self._fit_model(fit_texts, labels[fit_rows], vectors[fit_rows])
+            probability = model.predict_proba(self._features(vectorizer, held_texts, vectors[held_rows]))
+            nearest = self._nearest(vectors[held_rows], vectors[fit_rows])
+            scores[held_rows] = _blend(probability.max(axis=1), nearest)
+            predicted[held_rows] = model.classes_[probability.argmax(axis=1)]
+        threshold = float(np.quantile(scores, self.in_scope_rejection))
+        self.cross_validated_accuracy_ = round(float((predicted == labels).mean()), 4)
+        self.cross_validated_rejection_ = round(float((scores < threshold).mean()), 4)
+        return threshold
+
+
+def _blend(probability, nearest):
+    return (1.0 - NEIGHBOUR_WEIGHT) * probability + NEIGHBOUR_WEIGHT * nearest
