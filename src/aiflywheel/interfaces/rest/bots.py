@@ -52,8 +52,13 @@ class TurnReply(BaseModel):
     model_version: str
 
 
-@router.put("/{name}", status_code=201, openapi_extra={"requestBody": {"required": True, "content": {
-    "application/json": {"schema": {"type": "object"}}, "application/yaml": {"schema": {"type": "string"}}}}})  # fmt: skip
+_DEFINITION_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": {"type": "object"}}, "application/yaml": {"schema": {"type": "string"}}},
+}
+
+
+@router.put("/{name}", status_code=201, openapi_extra={"requestBody": _DEFINITION_BODY})
 async def put_bot(name: str, request: Request, platform: ProjectPlatform, _: Writer) -> BotCreated:
     """Create or update a bot from its definition and train it (seconds for a small bot)."""
     body = await request.body()

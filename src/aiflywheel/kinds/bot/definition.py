@@ -128,7 +128,8 @@ def load_definition(document: dict[str, Any]) -> BotDefinition:
     for index, item in enumerate(document["intents"]):
         if item["name"] in (CANCEL_INTENT, FALLBACK_INTENT):
             raise InvalidInput(
-                f"bot definition intents[{index}].name: {item['name']!r} is built in; configure it under '{item['name']}'"
+                f"bot definition intents[{index}].name: {item['name']!r} is built in; "
+                f"configure it under '{item['name']}'"
             )
         intents[item["name"]] = _intent(item, index, slot_types, attributes)
     cancel = document.get("cancel", {})

@@ -64,7 +64,7 @@ class BotKind:
             )
 
     def train(self, data: TrainingData, params: BaseModel, progress: Progress, workdir: Path) -> TrainResult:
-        """Samples of the definition plus the dataset's (feedback) rows → intent classifier with calibrated rejection."""
+        """The definition's samples and the dataset's (feedback) rows → intent classifier with calibrated rejection."""
         p = _params(params)
         definition = load_definition(p.definition)
         texts, intents = utterances(definition)
@@ -133,8 +133,8 @@ def utterances(definition: BotDefinition) -> tuple[list[str], list[str]]:
             names = PLACEHOLDER.findall(sample)
             variants = 3 if names else 1
             for variant in range(variants):
-                filled = PLACEHOLDER.sub(lambda m: _example_value(definition, types[m.group(1)], variant), sample)
-                texts.append(filled)
+                values = {name: _example_value(definition, types[name], variant) for name in names}
+                texts.append(PLACEHOLDER.sub(lambda match, values=values: values[match.group(1)], sample))
                 intents.append(intent.name)
     texts += list(definition.cancel_samples)
     intents += [CANCEL_INTENT] * len(definition.cancel_samples)
