@@ -9,6 +9,7 @@ import typer
 from aiflywheel.errors import FlywheelError
 from aiflywheel.interfaces.cli import (
     batch,
+    bots,
     client_commands,
     datasets,
     demo,
@@ -40,6 +41,7 @@ app.add_typer(kinds.app, name="kinds")
 app.add_typer(endpoints.app, name="endpoints")
 app.add_typer(keys.app, name="keys")
 app.add_typer(flywheel.app, name="policy")
+app.add_typer(bots.app, name="bots")
 app.command("deploy")(endpoints.deploy)
 app.command("batch-predict")(batch.batch_predict)
 app.command("train")(train.train)
@@ -52,6 +54,7 @@ app.command("retrain")(flywheel.retrain)
 app.command("history")(flywheel.history)
 app.command("approve")(flywheel.approve)
 app.command("reject")(flywheel.reject)
+app.command("chat")(bots.chat)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -74,8 +74,11 @@ class BotKind:
         if unknown:
             progress.log(f"skipping rows of intents not in the definition: {unknown[:5]}")
         extra = extra[extra[p.intent_column].astype(str).isin(known)]
-        texts += extra[p.text_column].astype(str).tolist()
-        intents += extra[p.intent_column].astype(str).tolist()
+        # The dataset usually holds the definition's own utterances too (``bots create`` stores them): once each.
+        pairs = dict.fromkeys(zip(texts, intents, strict=True))
+        more = zip(extra[p.text_column].astype(str), extra[p.intent_column].astype(str), strict=True)
+        pairs.update(dict.fromkeys(more))
+        texts, intents = [text for text, _ in pairs], [intent for _, intent in pairs]
         progress(0.1, f"embedding {len(texts)} utterances of {len(set(intents))} intents")
         vectors = text_embedder().embed(texts)
         progress(0.4, "training the intent classifier and calibrating out-of-scope rejection")
