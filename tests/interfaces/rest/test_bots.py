@@ -1,0 +1,122 @@
+"""Bots over REST: create from a definition, talk in sessions that outlive the serving process, bad input 4xx."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+
+from aiflywheel.errors import NotFound
+from aiflywheel.interfaces.rest import create_app
+from aiflywheel.kernel.keys import Keys
+from aiflywheel.kernel.kinds import KindRegistry
+from aiflywheel.kernel.platform import Platform
+from aiflywheel.kernel.serving import Serving
+from aiflywheel.kinds.bot.example import demo_definition
+from aiflywheel.settings import Settings
+
+
+def serving_for(platform: Platform, home) -> Serving:
+    return Serving(platform.engine, platform.artifacts, platform.kinds, home / "cache", platform.prediction_log)
+
+
+@pytest.fixture(scope="module")
+def bots(tmp_path_factory, module_store_url):
+    home = tmp_path_factory.mktemp("bots") / "home"
+    settings = Settings.build(home=home, store=module_store_url, executor="thread", workers=1, environ={})
+    platform = Platform(settings, KindRegistry.from_entry_points())
+    platform.prediction_log.start()
+    serving = serving_for(platform, home)
+    key = Keys(platform.engine).create("writer", "default", "bots")[0]
+    http = TestClient(create_app(platform, serving), raise_server_exceptions=False)
+    http.headers["Authorization"] = f"Bearer {key}"
+    created = http.put("/v1/bots/food", content=yaml.safe_dump(demo_definition()),
+                       headers={"Content-Type": "application/yaml"})  # fmt: skip
+    assert created.status_code == 201, created.text
+    yield platform, http, home, key, created.json()
+    http.close()
+    serving.close()
+    platform.close()
+
+
+def say(http: TestClient, session: str, text: str, bot: str = "food") -> dict:
+    answer = http.post(f"/v1/bots/{bot}/text", json={"session_id": session, "text": text})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_create_trains_and_serves_the_bot(bots):
+    _, _, _, _, created = bots
+    assert created["endpoint"]["name"] == "food"
+    assert created["model_version"]["stage"] == "champion"
+    assert created["model_version"]["metrics"]["accuracy"] > 0.8
+
+
+def test_a_conversation_keeps_its_state_across_requests_and_serving_processes(bots):
+    platform, http, home, key, _ = bots
+    first = say(http, "alice", "i'd like to order 2 pizzas")
+    assert first["dialog_state"] == "ElicitSlot" and first["slot_to_elicit"] == "delivery_time"
+    assert say(http, "bob", "hello")["intent"] == "greet"  # another session does not disturb alice's
+    # A second app with its own serving runtime (what another process would have) carries on alice's order.
+    other_serving = serving_for(platform, home)
+    with TestClient(create_app(platform, other_serving)) as other:
+        other.headers["Authorization"] = f"Bearer {key}"
+        second = say(other, "alice", "at 7pm")
+    other_serving.close()
+    assert second["dialog_state"] == "ConfirmIntent" and second["turn"] == 2
+    done = say(http, "alice", "yes")
+    assert done["dialog_state"] == "Fulfilled" and done["slots"]["delivery_time"] == "19:00"
+
+
+def test_every_turn_is_logged_and_takes_feedback(bots):
+    platform, http, *_ = bots
+    reply = say(http, "carol", "i fancy some noodles")
+    platform.prediction_log.flush()
+    logged = platform.prediction_log.get(platform.project_id, reply["prediction_id"])
+    assert logged.input["text"] == "i fancy some noodles"
+    feedback = http.post(
+        "/v1/feedback", json={"prediction_id": reply["prediction_id"], "event_id": "fix-1", "label": "order_food"}
+    )
+    assert feedback.status_code in (200, 201), feedback.text
+
+
+def test_ending_a_session_starts_afresh(bots):
+    _, http, *_ = bots
+    say(http, "dave", "i want to order food")
+    assert http.delete("/v1/bots/food/sessions/dave").status_code == 204
+    assert say(http, "dave", "hello")["turn"] == 1
+    assert http.delete("/v1/bots/food/sessions/nobody").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status", "message"),
+    [
+        ("POST", "/v1/bots/food/text", {"json": {"session_id": "x", "text": ""}}, 400, "text: a non-empty string"),
+        ("POST", "/v1/bots/food/text", {"json": {"session_id": "a b", "text": "hi"}}, 400, "session_id 'a b'"),
+        ("POST", "/v1/bots/food/text", {"json": {"text": "hi"}}, 400, "session_id: Field required"),
+        ("POST", "/v1/bots/nobot/text", {"json": {"session_id": "x", "text": "hi"}}, 404, "nobot"),
+        ("PUT", "/v1/bots/broken", {"json": {"intents": [{"name": "a", "samples": []}]}}, 400, "intents[0].samples"),
+        (
+            "PUT",
+            "/v1/bots/broken",
+            {"content": b"intents: [", "headers": {"Content-Type": "application/yaml"}},
+            400,
+            "not valid YAML",
+        ),  # fmt: skip
+        (
+            "PUT",
+            "/v1/bots/broken",
+            {"content": b"[1]", "headers": {"Content-Type": "application/json"}},
+            400,
+            "JSON object",
+        ),  # fmt: skip
+        ("PUT", "/v1/bots/bad name", {"json": demo_definition()}, 400, "name"),
+    ],
+)
+def test_bad_input_is_a_4xx_naming_what_is_wrong(bots, method, path, kwargs, status, message):
+    platform, http, *_ = bots
+    answer = http.request(method, path, **kwargs)
+    assert answer.status_code == status, answer.text
+    assert message in answer.text
+    with pytest.raises(NotFound, match="broken"):
+        platform.datasets.get("broken")  # nothing half-written
