@@ -14,8 +14,10 @@ what separates "none of these" from "two of these are close".
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy import sparse
@@ -57,7 +59,6 @@ class IntentClassifier:
         vectors = self.embed(texts) if vectors is None else vectors
         self.vectorizer_, self.model_ = self._fit_model(texts, labels, vectors)
         self.train_vectors_ = vectors
-        self.train_labels_ = labels
         self.threshold_ = self._calibrate(texts, labels, vectors)
         return self
 
@@ -89,8 +90,46 @@ class IntentClassifier:
             answers.append(Ranked(intent, round(best, 4), round(float(score), 4), ranking))
         return answers
 
+    def save(self, folder: Path) -> None:
+        """Arrays in ``classifier.npz``, the rest in ``classifier.json``: plain data, no pickle."""
+        np.savez_compressed(
+            folder / "classifier.npz",
+            idf=self.vectorizer_.idf_,
+            coef=self.model_.coef_,
+            intercept=self.model_.intercept_,
+            classes=self.model_.classes_.astype(str),
+            train_vectors=self.train_vectors_,
+        )
+        settings = {
+            "vocabulary": {term: int(index) for term, index in self.vectorizer_.vocabulary_.items()},
+            "threshold": self.threshold_,
+            "in_scope_rejection": self.in_scope_rejection,
+            "regularization": self.regularization,
+            "folds": self.folds,
+            "cross_validated_accuracy": self.cross_validated_accuracy_,
+            "cross_validated_rejection": self.cross_validated_rejection_,
+        }
+        (folder / "classifier.json").write_text(json.dumps(settings), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path, embed: Embed) -> IntentClassifier:
+        settings = json.loads((folder / "classifier.json").read_text(encoding="utf-8"))
+        with np.load(folder / "classifier.npz", allow_pickle=False) as arrays:
+            classifier = cls(embed, settings["in_scope_rejection"], settings["regularization"], settings["folds"])
+            classifier.vectorizer_ = _vectorizer(vocabulary=settings["vocabulary"])
+            classifier.vectorizer_.idf_ = arrays["idf"]
+            model = LogisticRegression(C=settings["regularization"])
+            model.classes_, model.coef_, model.intercept_ = arrays["classes"], arrays["coef"], arrays["intercept"]
+            model.n_features_in_ = model.coef_.shape[1]
+            classifier.model_ = model
+            classifier.train_vectors_ = arrays["train_vectors"]
+        classifier.threshold_ = settings["threshold"]
+        classifier.cross_validated_accuracy_ = settings["cross_validated_accuracy"]
+        classifier.cross_validated_rejection_ = settings["cross_validated_rejection"]
+        return classifier
+
     def _fit_model(self, texts, labels, vectors):
-        vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
+        vectorizer = _vectorizer()
         vectorizer.fit(texts)
         model = LogisticRegression(C=self.regularization, max_iter=200)
         model.fit(self._features(vectorizer, texts, vectors), labels)
@@ -130,6 +169,10 @@ class IntentClassifier:
         self.cross_validated_accuracy_ = round(float((predicted == labels).mean()), 4)
         self.cross_validated_rejection_ = round(float((scores < threshold).mean()), 4)
         return threshold
+
+
+def _vectorizer(vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
+    return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, vocabulary=vocabulary)
 
 
 def _blend(probability, nearest):

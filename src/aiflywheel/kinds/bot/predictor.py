@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -50,18 +49,12 @@ class BotPredictor:
 
     def save(self, folder: Path) -> None:
         (folder / "definition.json").write_text(json.dumps(self.definition.raw, indent=1), encoding="utf-8")
-        embed, self.classifier.embed = self.classifier.embed, None  # the shared model is never copied
-        try:
-            (folder / "classifier.pkl").write_bytes(pickle.dumps(self.classifier))
-        finally:
-            self.classifier.embed = embed
+        self.classifier.save(folder)  # the shared embedding model is never copied
 
     @classmethod
     def load(cls, folder: Path) -> BotPredictor:
         definition = load_definition(json.loads((folder / "definition.json").read_text(encoding="utf-8")))
-        # The file was written by train() of this kind into the model's own artifact, never by a user.
-        classifier: IntentClassifier = pickle.loads((folder / "classifier.pkl").read_bytes())  # noqa: S301
-        classifier.embed = text_embedder().embed
+        classifier = IntentClassifier.load(folder, text_embedder().embed)
         predictor = cls(definition, classifier)
         predictor.warm()
         return predictor
