@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiflywheel.kernel.conversations import recent_turns
 from aiflywheel.kernel.endpoints import Endpoint
 from aiflywheel.kernel.platform import Platform
 from aiflywheel.kernel.registry import ModelVersion
 from aiflywheel.kernel.services import run_here, serve, submit_service
 from aiflywheel.kinds.bot.definition import load_definition
 from aiflywheel.kinds.bot.kind import utterances
+from aiflywheel.kinds.bot.report import Suggestion, suggest_intents
+from aiflywheel.kinds.components.embeddings import text_embedder
 
 KIND = "bot"
 
@@ -24,3 +27,13 @@ def create_bot(platform: Platform, name: str, document: dict[str, Any]) -> tuple
     rows = [{"text": text, "intent": intent} for text, intent in zip(texts, intents, strict=True)]
     job = submit_service(platform, KIND, name, rows, {"definition": document})
     return serve(platform, run_here(platform, job))
+
+
+def unrecognised(platform: Platform, name: str, turns: int = 5000, min_count: int = 2) -> tuple[int, list[Suggestion]]:
+    """The bot's newest ``turns`` turns that fell back, grouped into suggested intents; and how many fell back."""
+    texts = [
+        row.get("text", "")
+        for _, row, output in recent_turns(platform.engine, platform.project_id, name, turns)
+        if isinstance(row, dict) and isinstance(output, dict) and output.get("intent") == "fallback"
+    ]
+    return len(texts), suggest_intents(texts, text_embedder().embed, min_count=min_count)

@@ -20,9 +20,10 @@ from typing import Any
 from sqlalchemy import Engine, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from aiflywheel.backends.store.schema import conversation_sessions
+from aiflywheel.backends.store.schema import conversation_sessions, endpoints, invocations
 from aiflywheel.errors import Conflict, InvalidInput, NotFound
 from aiflywheel.kernel.clock import now
+from aiflywheel.kernel.predictions import prediction_ids
 from aiflywheel.kernel.serving import Serving
 
 _SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}")
@@ -128,3 +129,33 @@ class Conversations:
             conversation_sessions.c.endpoint == endpoint,
             conversation_sessions.c.session_id == session_id,
         )
+
+
+def recent_turns(engine: Engine, project_id: int, endpoint: str, rows: int) -> list[tuple[str, Any, Any]]:
+    """Up to ``rows`` of the newest (prediction id, input, output) the endpoint answered, shadows excluded."""
+    with engine.connect() as conn:
+        endpoint_id = conn.execute(
+            select(endpoints.c.id).where(endpoints.c.project_id == project_id, endpoints.c.name == endpoint)
+        ).scalar()
+        if endpoint_id is None:
+            raise NotFound(f"no endpoint {endpoint!r} in this project")
+        query = (
+            select(invocations.c.id, invocations.c.inputs, invocations.c.outputs)
+            .where(
+                invocations.c.project_id == project_id,
+                invocations.c.endpoint_id == endpoint_id,
+                invocations.c.shadow.is_(False),
+            )
+            .order_by(invocations.c.created_at.desc())
+        )
+        found: list[tuple[str, Any, Any]] = []
+        result = conn.execution_options(yield_per=200).execute(query)
+        try:
+            for invocation_id, inputs, outputs in result:
+                ids = prediction_ids(invocation_id, len(inputs))
+                found += list(zip(ids, inputs, outputs, strict=True))
+                if len(found) >= rows:
+                    break
+        finally:
+            result.close()  # stopping early must close PostgreSQL's server-side cursor
+    return found[:rows]

@@ -120,3 +120,17 @@ def test_bad_input_is_a_4xx_naming_what_is_wrong(bots, method, path, kwargs, sta
     assert message in answer.text
     with pytest.raises(NotFound, match="broken"):
         platform.datasets.get("broken")  # nothing half-written
+
+
+def test_unrecognised_utterances_are_grouped_into_suggested_intents(bots):
+    platform, http, *_ = bots
+    weather = ["what's the weather like tomorrow", "will it rain today", "is it going to rain this weekend"]
+    jokes = ["tell me a joke", "tell me a funny joke", "do you know any good jokes"]
+    for number, text in enumerate(weather + jokes):
+        assert say(http, f"lost-{number}", text)["intent"] == "fallback", text
+    platform.prediction_log.flush()
+    report = http.get("/v1/bots/food/unrecognised", params={"min_count": 2})
+    assert report.status_code == 200, report.text
+    groups = {frozenset(s["examples"]) for s in report.json()["suggestions"]}
+    assert frozenset(weather) in groups and frozenset(jokes) in groups
+    assert http.get("/v1/bots/nobot/unrecognised").status_code == 404

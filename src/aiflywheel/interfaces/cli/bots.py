@@ -14,10 +14,10 @@ from typing import Annotated
 import typer
 
 from aiflywheel.errors import InvalidInput
-from aiflywheel.interfaces.bots import create_bot
+from aiflywheel.interfaces.bots import create_bot, unrecognised
 from aiflywheel.interfaces.cli.context import JsonOption, platform
 from aiflywheel.interfaces.cli.models import metrics_table
-from aiflywheel.interfaces.cli.render import as_json, console, error
+from aiflywheel.interfaces.cli.render import as_json, console, error, table
 from aiflywheel.kernel.conversations import Conversations
 from aiflywheel.kernel.serving import Serving
 from aiflywheel.kinds.bot.definition import parse_text
@@ -45,6 +45,26 @@ def create(
     console.print(f"bot [bold]{name}[/] trained as {version.ref}, served at endpoint [bold]{endpoint.name}[/]")
     metrics_table(version)
     console.print(f"talk to it: `flywheel chat {name}`", highlight=False)
+
+
+@app.command("unrecognised")
+def unrecognised_report(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The bot")],
+    turns: Annotated[int, typer.Option(help="How many of the newest turns to look at")] = 5000,
+    min_count: Annotated[int, typer.Option(help="Smallest group worth suggesting")] = 2,
+    json: JsonOption = False,
+) -> None:
+    """Utterances the bot did not understand, grouped into suggested new intents."""
+    count, suggestions = unrecognised(platform(ctx), name, turns, min_count)
+    if json:
+        as_json([vars(suggestion) for suggestion in suggestions])
+        return
+    table(
+        f"{count} unrecognised utterance(s) of {name}, {len(suggestions)} suggested intent(s)",
+        ("suggested intent", "utterances", "examples"),
+        [(s.suggested_intent, s.count, " | ".join(s.examples[:3])) for s in suggestions],
+    )
 
 
 def chat(

@@ -3,7 +3,8 @@
 - ``PUT /v1/bots/{name}`` with the definition (JSON, or YAML with ``Content-Type: application/yaml``)
   trains the bot and serves it at endpoint ``name``;
 - ``POST /v1/bots/{name}/text`` ``{"session_id", "text"}`` → intent, confidence, slots, dialog state, message;
-- ``DELETE /v1/bots/{name}/sessions/{session_id}`` ends a session.
+- ``DELETE /v1/bots/{name}/sessions/{session_id}`` ends a session;
+- ``GET /v1/bots/{name}/unrecognised`` groups recent fallback utterances into suggested intents.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ import asyncio
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from aiflywheel.errors import InvalidInput
-from aiflywheel.interfaces.bots import create_bot
+from aiflywheel.interfaces.bots import create_bot, unrecognised
 from aiflywheel.interfaces.rest.deps import ProjectPlatform, Writer
 from aiflywheel.kernel.conversations import Conversations
 from aiflywheel.kernel.endpoints import Endpoint
@@ -88,6 +89,32 @@ async def text_turn(name: str, body: TextTurn, request: Request, platform: Proje
 @router.delete("/{name}/sessions/{session_id}", status_code=204)
 def end_session(name: str, session_id: str, platform: ProjectPlatform, _: Writer) -> None:
     Conversations(platform.engine, platform.project_id).forget(name, session_id)
+
+
+class SuggestedIntent(BaseModel):
+    suggested_intent: str
+    count: int
+    examples: list[str]
+
+
+class UnrecognisedReport(BaseModel):
+    bot: str
+    fallback_utterances: int
+    suggestions: list[SuggestedIntent]
+
+
+@router.get("/{name}/unrecognised")
+async def unrecognised_report(
+    name: str,
+    platform: ProjectPlatform,
+    turns: int = Query(5000, ge=1, le=100_000, description="How many of the newest turns to look at"),
+    min_count: int = Query(2, ge=1, description="Smallest group worth suggesting"),
+) -> UnrecognisedReport:
+    """Utterances the bot did not understand, grouped into suggested new intents."""
+    count, suggestions = await asyncio.to_thread(unrecognised, platform, name, turns, min_count)
+    return UnrecognisedReport(
+        bot=name, fallback_utterances=count, suggestions=[SuggestedIntent(**vars(s)) for s in suggestions]
+    )
 
 
 def _definition(body: bytes, content_type: str) -> dict[str, Any]:
