@@ -149,24 +149,34 @@ class IntentClassifier:
         return best
 
     def _calibrate(self, texts, labels, vectors) -> float:
-        """The score quantile that rejects ``in_scope_rejection`` of unseen in-scope utterances."""
-        counts = np.unique(labels, return_counts=True)[1]
-        folds = min(self.folds, int(counts.min()))
-        if folds < 2 or len(counts) < 2:
-            return 0.0  # too little data to hold any out: reject nothing rather than guess
-        scores = np.zeros(len(texts), dtype=np.float32)
-        predicted = np.empty(len(texts), dtype=object)
+        """The score quantile that rejects ``in_scope_rejection`` of unseen in-scope utterances.
+
+        Intents with a single utterance cannot be held out: they stay in every fold's training.
+        """
+        classes, counts = np.unique(labels, return_counts=True)
+        rows = np.flatnonzero(np.isin(labels, classes[counts >= 2]))
+        always = np.flatnonzero(~np.isin(labels, classes[counts >= 2]))
+        folds = min(self.folds, int(counts[counts >= 2].min())) if len(rows) else 0
+        if folds < 2 or len(classes[counts >= 2]) < 2:
+            # Too little data to hold any out: reject nothing rather than guess; accuracy is on training.
+            predicted = self.model_.predict(self._features(self.vectorizer_, texts, vectors))
+            self.cross_validated_accuracy_ = round(float((predicted == labels).mean()), 4)
+            self.cross_validated_rejection_ = 0.0
+            return 0.0
+        scores = np.zeros(len(rows), dtype=np.float32)
+        predicted = np.empty(len(rows), dtype=object)
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
-        for fit_rows, held_rows in splitter.split(vectors, labels):
+        for fit_part, held_part in splitter.split(rows, labels[rows]):
+            fit_rows, held_rows = np.concatenate([rows[fit_part], always]), rows[held_part]
             fit_texts = [texts[i] for i in fit_rows]
             held_texts = [texts[i] for i in held_rows]
             vectorizer, model = self._fit_model(fit_texts, labels[fit_rows], vectors[fit_rows])
             probability = model.predict_proba(self._features(vectorizer, held_texts, vectors[held_rows]))
             nearest = self._nearest(vectors[held_rows], vectors[fit_rows])
-            scores[held_rows] = _blend(probability.max(axis=1), nearest)
-            predicted[held_rows] = model.classes_[probability.argmax(axis=1)]
+            scores[held_part] = _blend(probability.max(axis=1), nearest)
+            predicted[held_part] = model.classes_[probability.argmax(axis=1)]
         threshold = float(np.quantile(scores, self.in_scope_rejection))
-        self.cross_validated_accuracy_ = round(float((predicted == labels).mean()), 4)
+        self.cross_validated_accuracy_ = round(float((predicted == labels[rows]).mean()), 4)
         self.cross_validated_rejection_ = round(float((scores < threshold).mean()), 4)
         return threshold
 

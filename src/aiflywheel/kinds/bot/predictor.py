@@ -32,6 +32,8 @@ class BotPredictor:
             find("tomorrow at 7pm, 2 pizzas for 10 dollars to Paris, France")
 
     def predict(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not batch:
+            return []
         texts, sessions = [], []
         for row, item in enumerate(batch):
             text, session = _parse(row, item)
