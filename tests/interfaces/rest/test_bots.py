@@ -134,3 +134,35 @@ def test_unrecognised_utterances_are_grouped_into_suggested_intents(bots):
     groups = {frozenset(s["examples"]) for s in report.json()["suggestions"]}
     assert frozenset(weather) in groups and frozenset(jokes) in groups
     assert http.get("/v1/bots/nobot/unrecognised").status_code == 404
+
+
+def test_corrected_intents_feed_the_flywheel_retrain(bots):
+    from aiflywheel.kernel.worker import execute
+
+    platform, http, *_ = bots
+    corrections = [
+        ("i fancy some noodles", "order_food"),
+        ("could you bring some dumplings over", "order_food"),
+        ("are you open on bank holidays", "opening_hours"),
+        ("do you deliver late at night", "opening_hours"),
+        ("good day to you", "greet"),
+        ("hiya", "greet"),
+    ]
+    for number, (text, intent) in enumerate(corrections):
+        reply = say(http, f"fix-{number}", text)
+        sent = http.post(
+            "/v1/feedback", json={"prediction_id": reply["prediction_id"], "event_id": f"fw-{number}", "label": intent}
+        )
+        assert sent.status_code in (200, 201), sent.text
+    job = platform.flywheel.retrain("food")
+    execute(platform, platform.all_jobs().claim("tests:bots", job_id=job.id))
+    finished = platform.jobs.get(job.id)
+    assert finished.state.value == "succeeded", finished.error
+    assert finished.result["challenger"] == "food:2"  # trained on the definition plus the corrections
+    joined = [
+        platform.datasets.training_data(platform.datasets.version(name)).to_pandas()
+        for name in ("food.training", "food.evaluation")  # the newest labels are kept out to judge on
+    ]
+    rows = {(row.text, row.intent) for frame in joined for row in frame.itertuples()}
+    assert {(text, intent) for text, intent in corrections} <= rows
+    assert platform.flywheel.history("food")  # the decision (promoted or refused, with its reason) is recorded
