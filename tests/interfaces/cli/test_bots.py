@@ -6,23 +6,16 @@ import json
 import pytest
 import yaml
 
-from aiflywheel.interfaces.cli import main
 from aiflywheel.kinds.bot.example import demo_definition
+
+from .conftest import run_flywheel
 
 
 @pytest.fixture
 def flywheel(tmp_path, store_url, capsys, monkeypatch):
-    home = tmp_path / "home"
-
     def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
         monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-        try:
-            main(["--home", str(home), "--store", store_url, *args])
-            code = 0
-        except SystemExit as exit:
-            code = exit.code or 0
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
+        return run_flywheel(tmp_path / "home", store_url, capsys, *args)
 
     return run
 
