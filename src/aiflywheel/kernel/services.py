@@ -1,64 +1,107 @@
-"""A service in one step: rows become a dataset version, trained into a model, served at an endpoint.
+"""Built-in services: pretrained kinds installed as model versions and served at first start.
 
-What a user of a ready-made service (a bot defined in a file, say) expects from "create":
-no separate upload, train and deploy. Each step is the ordinary kernel step, so the
-dataset, job, model version and endpoint are all there to inspect, retrain and roll back.
+A pretrained kind (text-to-speech, speech-to-text, vision, language) declares
+``services``, endpoint name → params. Installing writes what the kind's ``load``
+needs (a manifest naming weights that ship in a package, a lexicon, ...) into a
+model version, exactly like training does, so a service is versioned, promoted,
+served and retrained by the flywheel like any other model. Changing a service's
+settings is installing a new version with new params.
 """
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from aiflywheel.errors import InvalidInput, KindFailed
-from aiflywheel.kernel.endpoints import Endpoint
-from aiflywheel.kernel.jobs import Job, JobState, this_worker
-from aiflywheel.kernel.kinds import parse_params
-from aiflywheel.kernel.names import check_name
-from aiflywheel.kernel.registry import ModelVersion
-from aiflywheel.kernel.worker import execute
+from aiflywheel.errors import InvalidInput, KindNotFound, NotFound
+from aiflywheel.kernel.kinds import Kind, parse_params
+from aiflywheel.kernel.model_files import pack
+from aiflywheel.kernel.registry import ModelVersion, Stage
 
 if TYPE_CHECKING:
     from aiflywheel.kernel.platform import Platform
 
+logger = logging.getLogger(__name__)
 
-def submit_service(platform: Platform, kind: str, name: str, rows: list[dict[str, Any]], params: dict[str, Any]) -> Job:
-    """Check ``params``, store ``rows`` as the next version of dataset ``name``, queue training of model ``name``.
+
+def install_version(
+    platform: Platform, kind_name: str, params: dict[str, Any], model: str | None = None, promote: bool = True
+) -> ModelVersion:
+    """Install pretrained ``kind_name`` with ``params`` as the next version of ``model`` (default: the kind's name).
+
+    The new version becomes champion unless ``promote`` is false, so endpoints serving
+    ``model`` switch to it at once.
 
     Raises
     ------
-    InvalidInput
-        Before anything is written, for a bad name, parameters or empty rows.
+    KindNotFound, InvalidInput
+        For an unknown kind, a kind that is not pretrained, or parameters it rejects.
     """
-    check_name(name, "service")
-    parse_params(platform.kinds.get(kind), params)  # a bad definition must not leave a dataset version behind
-    if not rows:
-        raise InvalidInput(f"{kind} {name!r} has no training rows")
+    kind = platform.kinds.get(kind_name)
+    if not kind.pretrained:
+        raise InvalidInput(f"kind {kind_name!r} is not pretrained: train it on a dataset instead")
+    parsed = parse_params(kind, params)
+    model = model or kind_name
+    parent = platform.models.champion(model)
     scratch = platform.settings.home / "scratch"
     scratch.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=scratch, prefix="service-") as folder:
-        path = Path(folder) / f"{name}.parquet"
-        pq.write_table(pa.Table.from_pylist(rows), path)
-        platform.datasets.create(name, path, origin={"service": kind, "rows": len(rows)})
-    return platform.train(kind, name, params, model=name)
+    with tempfile.TemporaryDirectory(dir=scratch, prefix=f"install-{kind_name}-") as workdir:
+        installed = kind.install(parsed, Path(workdir))
+        digest = pack(Path(workdir), platform.artifacts, scratch)
+    version = platform.models.register(
+        model=model,
+        kind=kind_name,
+        params=parsed.model_dump(mode="json"),
+        metrics=installed.metrics,
+        primary_metric=installed.primary_metric,
+        artifact=digest,
+        parent_version_id=parent.id if parent else None,
+    )
+    if promote:
+        version = platform.models.promote(model, version.version, Stage.CHAMPION)
+    return version
 
 
-def run_here(platform: Platform, job: Job) -> Job:
-    """Run a queued job in this process now (unless a worker already took it) and return how it ended."""
-    claimed = platform.all_jobs().claim(this_worker(), job_id=job.id)
-    if claimed is not None:
-        execute(platform, claimed)
-    return platform.jobs.get(job.id)
+def provision_services(platform: Platform) -> list[str]:
+    """Install and deploy every pretrained kind's services that this project has never had.
+
+    A service is provisioned when no model of its name exists yet, so a user who deletes
+    its endpoint, or replaces its model, is not overruled at the next start. A kind that
+    fails to install (say, an optional engine missing) is skipped with a warning; the
+    others still come up. Returns the endpoints created.
+    """
+    created = []
+    for kind in _pretrained_kinds(platform):
+        for endpoint, params in kind.services.items():
+            if _has_model(platform, endpoint):
+                continue
+            try:
+                install_version(platform, kind.name, params, model=endpoint)
+            except Exception:  # one broken engine must not keep the platform or other services down
+                logger.warning("service %r (kind %r) could not be installed", endpoint, kind.name, exc_info=True)
+                continue
+            platform.endpoints.deploy(endpoint)
+            created.append(endpoint)
+    return created
 
 
-def serve(platform: Platform, job: Job) -> tuple[ModelVersion, Endpoint]:
-    """Make the version a succeeded training job registered the champion, served at the model's name."""
-    if job.state != JobState.SUCCEEDED:
-        raise KindFailed(f"training job {job.id} {job.state.value}: {job.error or job.message}")
-    version = platform.models.get(job.result["model"], job.result["version"])
-    endpoint = platform.endpoints.deploy(version.model, version.model, version=version.version)
-    return platform.models.get(version.model, version.version), endpoint
+def _pretrained_kinds(platform: Platform) -> list[Kind]:
+    found = []
+    for name in platform.kinds.names():
+        try:
+            kind = platform.kinds.get(name)
+        except KindNotFound:
+            continue
+        if kind.pretrained and getattr(kind, "services", None):
+            found.append(kind)
+    return found
+
+
+def _has_model(platform: Platform, model: str) -> bool:
+    try:
+        platform.models.list(model)
+    except NotFound:
+        return False
+    return True
