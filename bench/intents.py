@@ -131,7 +131,10 @@ def latency(clinc_classifier: IntentClassifier, utterances: list[str]) -> dict:
         model = Path(folder) / "model"
         model.mkdir()
         kind.train(TrainingData(data_path, ()), kind.Params(definition=demo_definition()), Quiet(), model)
+        before = resident_mb()
         bot = kind.load(model)
+        bot.predict([{"text": "hello"}])
+        added = resident_mb() - before
     script = ["i want to order food", "two pizzas please", "at 7pm", "yes", "where is my order", "when are you open",
               "can i get 3 burgers at 8pm", "no", "what's the weather like", "hello"]  # fmt: skip
     turns, session = [], None
@@ -146,7 +149,13 @@ def latency(clinc_classifier: IntentClassifier, utterances: list[str]) -> dict:
         began = time.perf_counter()
         clinc_classifier.rank([text])
         single.append((time.perf_counter() - began) * 1000)
-    return {"turn": turns, "clinc": single}
+    return {"turn": turns, "clinc": single, "bot_mb": added}
+
+
+def resident_mb() -> float:
+    """This process's resident memory (Linux ``/proc``)."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * 4096 / 2**20
 
 
 def pct(values, q) -> float:
