@@ -106,3 +106,25 @@ def test_a_webhook_fulfils_the_intent_and_a_dead_one_fails_the_turn_not_the_call
         server.server_close()
     failed = bot.predict([{"text": "yes", "session": reply["session"]}])[0]
     assert failed["dialog_state"] == "Failed" and failed["fulfillment_error"].startswith("fulfilment failed")
+
+
+def test_an_entry_point_callable_fulfils_the_intent(tmp_path, monkeypatch):
+    # A real plug-in on sys.path: a module and the dist-info that declares its entry point.
+    (tmp_path / "pizza_shop.py").write_text(
+        "def place(request):\n"
+        "    return {'message': 'Shop got ' + str(request['slots']['quantity']) + ' ' + request['slots']['dish']}\n"
+    )
+    info = tmp_path / "pizza_shop-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: pizza-shop\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[aiflywheel.bot_fulfillment]\npizza-shop-place = pizza_shop:place\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    definition = demo_definition()
+    definition["intents"][0].pop("confirmation")
+    definition["intents"][0]["fulfillment"] = {"entry_point": "pizza-shop-place"}
+    bot = train_bot(tmp_path / "shop", definition)
+    done = bot.predict([{"text": "can i get 2 pizzas at 7pm"}])[0]
+    assert done["dialog_state"] == "Fulfilled" and done["message"] == "Shop got 2 pizza"
+    definition["intents"][0]["fulfillment"] = {"entry_point": "no-such-plugin"}
+    missing = train_bot(tmp_path / "missing", definition).predict([{"text": "can i get 2 pizzas at 7pm"}])[0]
+    assert missing["dialog_state"] == "Failed" and "no-such-plugin" in missing["fulfillment_error"]
