@@ -58,6 +58,7 @@ class IntentClassifier:
         labels = np.asarray(intents)
         vectors = self.embed(texts) if vectors is None else vectors
         self.vectorizer_, self.model_ = self._fit_model(texts, labels, vectors)
+        self._blocks = None
         self.train_vectors_ = vectors
         self.threshold_ = self._calibrate(texts, labels, vectors)
         return self
@@ -132,11 +133,13 @@ class IntentClassifier:
         """The model's ``predict_proba``, computed block by block: a text turn is on the hot path, and
         stacking the sparse and dense features plus scikit-learn's checks cost more than the product."""
         lexical = self.vectorizer_.transform(texts)
-        width = lexical.shape[1]
-        coef = self.model_.coef_
-        logits = lexical @ coef[:, :width].T + (vectors * EMBEDDING_WEIGHT) @ coef[:, width:].T + self.model_.intercept_
-        logits = np.asarray(logits)
-        if coef.shape[0] == 1:  # two intents: one logit, for the second class
+        if getattr(self, "_blocks", None) is None:
+            # Contiguous once: a strided view would be copied by every sparse product (megabytes a turn).
+            width, coef = lexical.shape[1], self.model_.coef_
+            self._blocks = (np.ascontiguousarray(coef[:, :width].T), np.ascontiguousarray(coef[:, width:].T))
+        words, meaning = self._blocks
+        logits = np.asarray(lexical @ words + (vectors * EMBEDDING_WEIGHT) @ meaning + self.model_.intercept_)
+        if words.shape[1] == 1:  # two intents: one logit, for the second class
             positive = 1.0 / (1.0 + np.exp(-logits))
             return np.hstack([1.0 - positive, positive])
         logits -= logits.max(axis=1, keepdims=True)
