@@ -23,6 +23,7 @@ from aiflywheel.kernel.model_files import load_predictor
 from aiflywheel.kernel.predictions import Feedback, PredictionLog
 from aiflywheel.kernel.projects import DEFAULT_PROJECT, ensure_project
 from aiflywheel.kernel.registry import ModelRegistry, ModelVersion
+from aiflywheel.kernel.traffic import Traffic
 from aiflywheel.kernel.training import submit_training
 from aiflywheel.settings import Settings
 
@@ -59,6 +60,7 @@ class Platform:
         self.prediction_log = prediction_log or PredictionLog(self.engine)
         self.feedback = Feedback(self.engine, self.project_id, self.prediction_log)
         self.flywheel = Flywheel(self)
+        self.traffic = Traffic(self.engine, self.project_id)
         self._predictors: dict[str, Predictor] = {}
 
     def close(self) -> None:
