@@ -110,7 +110,7 @@ def fields_from_schema(
         path = f"{prefix}{name}"
         current = values.get(name, shape.get("default", raw.get("default")))
         if shape.get("type") == "object" and shape.get("properties"):
-            title = _label(name, shape)
+            title = raw.get("title") or name.replace("_", " ").capitalize()  # the field's name, not its class's
             found += fields_from_schema(shape, current or {}, f"{path}.", root, group=title)
             continue
         widget = _widget(shape)

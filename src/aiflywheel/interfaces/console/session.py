@@ -2,9 +2,9 @@
 
 The cookie never holds the key. It holds the key's id, its project and a random nonce,
 signed with a secret kept in the Flywheel home (made on first use, readable by its owner
-only). Each request re-checks the key in the store (cached briefly, as the REST API does),
-so revoking a key ends its console sessions too. Every form carries a CSRF token derived
-from the nonce; signing in replaces the nonce, so a token seen before sign-in is useless.
+only). Each request re-checks the key in the store, so revoking a key ends its console
+sessions at once. Every form carries a CSRF token derived from the nonce; signing in
+replaces the nonce, so a token seen before sign-in is useless.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import os
 import secrets
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +26,6 @@ COOKIE = "flywheel_console"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 MAX_AGE_SECONDS = 12 * 3600
-CACHE_SECONDS = 30.0  # a revoked key's sessions end within this time, as its API calls do
 
 
 @dataclass(frozen=True)
@@ -66,7 +64,6 @@ class Sessions:
         self.keys = keys
         self.secure_cookie = secure_cookie
         self._serializer = URLSafeTimedSerializer(secret, salt="flywheel-console-session")
-        self._principals: dict[str, tuple[float, Principal]] = {}
 
     def new(self, principal: Principal | None = None) -> Session:
         nonce = secrets.token_urlsafe(24)
@@ -107,21 +104,14 @@ class Sessions:
             )
 
     def principal(self, session: Session) -> Principal:
-        """Who the session belongs to; ``Unauthorized`` once its key is revoked or gone."""
-        cached = self._principals.get(session.key_id)
-        if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
-            return cached[1]
+        """Who the session belongs to; ``Unauthorized`` once its key is revoked or gone.
+
+        Not cached: a page makes several store queries anyway, and a revoked key must end its sessions now.
+        """
         try:
             info = self.keys.get(session.key_id)
         except NotFound as exc:
             raise Unauthorized("this console session's API key no longer exists; sign in again") from exc
         if info.revoked:
             raise Unauthorized("this console session's API key was revoked; sign in with another key")
-        principal = Principal(key_id=info.key_id, project_id=session.project_id, project=info.project, role=info.role)
-        if len(self._principals) > 10_000:
-            self._principals.clear()
-        self._principals[session.key_id] = (time.monotonic(), principal)
-        return principal
-
-    def forget(self) -> None:
-        self._principals.clear()
+        return Principal(key_id=info.key_id, project_id=session.project_id, project=info.project, role=info.role)

@@ -7,7 +7,7 @@ from importlib.metadata import version
 
 from fastapi import FastAPI
 
-from aiflywheel.interfaces.console import UPLOAD_PATHS, install_console
+from aiflywheel.interfaces.console.install import UPLOAD_PATHS, install_console
 from aiflywheel.interfaces.rest import errors
 from aiflywheel.interfaces.rest.auth import Authenticator
 from aiflywheel.interfaces.rest.flywheel import router as flywheel_router
