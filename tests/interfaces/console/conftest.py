@@ -34,7 +34,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "console"
 ENDPOINT = "cancer"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -96,6 +95,11 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1280, "height": 1000}}
+
+
 @dataclass
 class LiveFlywheel:
     url: str
@@ -133,7 +137,13 @@ def live_flywheel(tmp_path_factory) -> LiveFlywheel:
             break
     try:
         assert key and process.poll() is None, "flywheel up did not start:\n" + "".join(lines)
-        urllib.request.urlopen(f"{url}/healthz", timeout=5).read()
+        while True:  # it says it is up just before uvicorn starts listening
+            try:
+                urllib.request.urlopen(f"{url}/healthz", timeout=5).read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and process.poll() is None, "".join(lines)
+                time.sleep(0.1)
         # keep reading what it prints, so a full pipe never blocks the server
         threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()
         yield LiveFlywheel(url, key, home)

@@ -118,6 +118,7 @@ def flywheel_figure(points: list[dict[str, Any]]) -> dict[str, Any]:
             "x": times,
             "y": [point["champion"] for point in points],
             "line": {"color": COLOURS["champion"]},
+            "marker": {"size": 9},
             "text": [point["champion_ref"] for point in points],
         },
         {

@@ -126,7 +126,6 @@ def try_fields(platform: Platform, champion: ModelVersion | None, kind) -> list[
                 value="" if value is None else str(value),
                 checked=bool(value) if widget == "checkbox" else False,
                 nullable=True,
-                description=f"{column['logical']} column of {trained_on.ref}",
             )
         )
     return fields
