@@ -77,6 +77,7 @@ def test_a_person_goes_from_a_csv_to_a_served_model_and_its_flywheel(page: Page,
     expect(page).to_have_url(re.compile(r"kind=tabular"))
     expect(page.get_by_label("Target")).to_be_visible()
     page.get_by_label("Target").fill("diagnosis")
+    page.get_by_text("More settings").click()  # the optional parameters wait behind a disclosure
     page.get_by_label("Max rounds").fill("60")
     shot(page, "04-training-form")
     page.get_by_role("button", name="Start training").click()
