@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from aiflywheel.kernel.conversations import recent_turns
+from aiflywheel.kernel.definitions import run_here, serve, submit_service
 from aiflywheel.kernel.endpoints import Endpoint
 from aiflywheel.kernel.platform import Platform
 from aiflywheel.kernel.registry import ModelVersion
-from aiflywheel.kernel.definitions import run_here, serve, submit_service
 from aiflywheel.kinds.bot.definition import load_definition
 from aiflywheel.kinds.bot.kind import utterances
 from aiflywheel.kinds.bot.report import Suggestion, suggest_intents
