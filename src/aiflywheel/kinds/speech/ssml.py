@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from num2words import num2words
 
 from aiflywheel.errors import InvalidInput
+from aiflywheel.kinds.components.spoken import MONTHS
 
 MAX_BREAK_MS = 10_000
 BREAK_STRENGTH_MS = {"none": 0, "x-weak": 100, "weak": 250, "medium": 400, "strong": 700, "x-strong": 1200}
@@ -143,7 +144,9 @@ def _say_as(interpret_as: str | None, date_format: str | None, content: str) -> 
     if interpret_as in ("cardinal", "number", "ordinal"):
         digits = content.replace(",", "")
         if not re.fullmatch(r"-?\d+", digits):
-            raise InvalidInput(f"text: SSML <say-as interpret-as={interpret_as!r}> needs a whole number, got {content!r}")
+            raise InvalidInput(
+                f"text: SSML <say-as interpret-as={interpret_as!r}> needs a whole number, got {content!r}"
+            )
         return num2words(int(digits), to="ordinal" if interpret_as == "ordinal" else "cardinal")
     if interpret_as == "date":
         return _date(content, date_format or "ymd")
@@ -155,9 +158,6 @@ def _say_as(interpret_as: str | None, date_format: str | None, content: str) -> 
 
 def _character(character: str) -> str:
     return num2words(int(character)) if character.isdigit() else character
-
-
-MONTHS = "January February March April May June July August September October November December".split()
 
 
 def _date(content: str, date_format: str) -> str:
@@ -189,7 +189,9 @@ def _break_ms(element: ElementTree.Element) -> int:
         return round(milliseconds)
     if strength is not None:
         if strength not in BREAK_STRENGTH_MS:
-            raise InvalidInput(f"text: SSML <break strength={strength!r}> must be one of {', '.join(BREAK_STRENGTH_MS)}")
+            raise InvalidInput(
+                f"text: SSML <break strength={strength!r}> must be one of {', '.join(BREAK_STRENGTH_MS)}"
+            )
         return BREAK_STRENGTH_MS[strength]
     return BREAK_STRENGTH_MS["medium"]
 

@@ -38,7 +38,7 @@ class TtsParams(BaseModel):
     sample_rate: int | None = Field(None, description="Default sample rate (8000, 16000, 22050, 24000); none: voice's.")
     lexicon: dict[str, str] = Field(
         default_factory=dict,
-        description="Word → alias spoken instead (\"SQL\": \"sequel\"), or /IPA/ for voices that read phonemes.",
+        description='Word → alias spoken instead ("SQL": "sequel"), or /IPA/ for voices that read phonemes.',
     )
     normalize: bool = Field(True, description="Say numbers, money, dates, abbreviations and symbols as words.")
     max_characters: int = Field(5000, ge=1, le=100_000, description="Longest text one invocation accepts.")
@@ -95,7 +95,7 @@ class TtsPredictor:
 
     def _request(self, position: int, item: Any) -> TtsRequest:
         if not isinstance(item, dict):
-            raise InvalidInput(f"instances[{position}]: expected an object like {{\"text\": \"...\"}}")
+            raise InvalidInput(f'instances[{position}]: expected an object like {{"text": "..."}}')
         try:
             request = TtsRequest.model_validate(item)
         except ValueError as exc:
