@@ -94,6 +94,9 @@ _YEARISH = re.compile(r"\b(in|of|since|by|from|until|year|circa|around|early|lat
 _DECADE = re.compile(r"\b(1[1-9]\d0|20\d0)s\b")
 _DECIMAL = re.compile(r"(?<![\d.])(\d+)\.(\d+)\b")
 _NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*\b")
+# "Baker St." is a street, "St. Paul" a saint: after a capitalised word and not before another.
+_STREET = re.compile(r"(\b[A-Z][a-z]+\s+)St\.(?!\s+[A-Z])")
+_HOUR = re.compile(r"\b(1[0-2]|[1-9])\s?([ap])\.?m\b", re.IGNORECASE)
 _TITLE = re.compile(r"\b(" + "|".join(TITLES) + r")\.(?=\s+(?:[A-Z]|\d))", re.IGNORECASE)
 _ABBREVIATION = re.compile(r"\b(" + "|".join(re.escape(a) for a in ABBREVIATIONS) + r")\.(?!\w)", re.IGNORECASE)
 _UNIT = re.compile(r"(?<=\d)\s?(" + "|".join(re.escape(a) for a in ABBREVIATIONS if a.isalpha()) + r")\b")
@@ -106,12 +109,14 @@ def spoken_form(text: str) -> str:
     text = _MONEY.sub(_money, text)
     text = _TIME.sub(_time, text)
     text = _PHONE.sub(lambda m: ", ".join(" ".join(_digit(d) for d in g) for g in re.findall(r"\d+", m.group(0))), text)
+    text = _HOUR.sub(lambda m: f"{num2words(int(m.group(1)))} {m.group(2).lower()} m", text)
     text = _ORDINAL.sub(lambda m: num2words(int(m.group(1)), to="ordinal"), text)
     text = _DAY_AFTER_MONTH.sub(lambda m: f"{m.group(1)} {num2words(int(m.group(2)), to='ordinal')}", text)
     text = _YEAR_AFTER_MONTH.sub(lambda m: m.group(1) + m.group(2) + _year(int(m.group(3))), text)
     text = _DECADE.sub(lambda m: _decade(int(m.group(1))), text)
     text = _YEARISH.sub(lambda m: m.group(1) + m.group(2) + _year(int(m.group(3))), text)
     text = _UNIT.sub(lambda m: " " + ABBREVIATIONS[m.group(1).lower()], text)
+    text = _STREET.sub(r"\1Street", text)
     text = _TITLE.sub(lambda m: _keep_case(m.group(1), TITLES[m.group(1).lower()]), text)
     text = _ABBREVIATION.sub(lambda m: ABBREVIATIONS[m.group(1).lower()], text)
     text = _INITIALISM.sub(lambda m: " ".join(m.group(0).replace(".", "")) + " ", text)
@@ -162,11 +167,12 @@ def _money(match: re.Match[str]) -> str:
     amount = int(whole.replace(",", ""))
     if scale:
         return f"{num2words(amount)} {scale} {many}"
+    value = int(cents.ljust(2, "0")) if cents else 0
+    said_cents = f"{num2words(value)} {one_cent if value == 1 else many_cents}"
+    if amount == 0 and value:
+        return said_cents
     spoken = f"{num2words(amount)} {one if amount == 1 else many}"
-    if cents and int(cents.ljust(2, "0")):
-        value = int(cents.ljust(2, "0"))
-        spoken += f" {num2words(value)} {one_cent if value == 1 else many_cents}"
-    return spoken
+    return f"{spoken} {said_cents}" if value else spoken
 
 
 def _time(match: re.Match[str]) -> str:

@@ -24,7 +24,7 @@ from aiflywheel.errors import InvalidInput
 from aiflywheel.kernel.kinds import Column, FeedbackRecord, KindExample, Metric, Progress, TrainingData, TrainResult
 from aiflywheel.kinds.components.spoken import words_for_scoring
 from aiflywheel.kinds.speech import audio, example
-from aiflywheel.kinds.speech.asr import MAX_HOTWORDS, SAMPLE_RATE, AsrParams, AsrPredictor
+from aiflywheel.kinds.speech.asr import MAX_HOTWORDS, SAMPLE_RATE, AsrParams, AsrPredictor, base_parts
 from aiflywheel.kinds.speech.tts import TtsParams, TtsPredictor
 
 WER = Metric("wer", greater_is_better=False)
@@ -152,6 +152,8 @@ class AsrKind:
     primary_metric: ClassVar[Metric] = WER
 
     def install(self, params: BaseModel, workdir: Path) -> TrainResult:
+        if params.model == "base":  # fail at install, not at the first request, when the extra is missing
+            base_parts()
         AsrPredictor.save(params, workdir)
         return TrainResult({"hotwords": len(params.hotwords)}, WER, {"model": params.model})
 
@@ -162,7 +164,7 @@ class AsrKind:
         """Learn hotwords from corrected transcripts: words the model missed, kept only if WER drops."""
         pairs = _pairs(data, params)
         progress(0.05, f"transcribing {len(pairs)} clips with the current vocabulary")
-        current = AsrPredictor(params)
+        current = AsrPredictor(params, workdir.resolve().parent)
         before, hypotheses = _wer(current, pairs)
         missed: Counter[str] = Counter()
         for (_, reference), hypothesis in zip(pairs, hypotheses, strict=True):
@@ -176,7 +178,7 @@ class AsrKind:
         if new:
             progress(0.5, f"trying {len(new)} new hotword(s)")
             trial = params.model_copy(update={"hotwords": [*params.hotwords, *new]})
-            after, _ = _wer(AsrPredictor(trial), pairs)
+            after, _ = _wer(AsrPredictor(trial, workdir.resolve().parent), pairs)
             if after < before:
                 adapted = trial
         AsrPredictor.save(adapted, workdir)
