@@ -182,3 +182,32 @@ def test_bad_lexicon_params_are_refused_at_install(speech_world):
         speech_world.platform.install("tts", {"lexicon": {"word": ""}}, model="tts-bad")
     with pytest.raises(InvalidInput, match="sample_rate"):
         speech_world.platform.install("tts", {"sample_rate": 11025}, model="tts-bad")
+
+
+def test_live_transcription_over_a_websocket(speech_world, lj_clips):
+    clip = min(lj_clips, key=lambda c: c.seconds)
+    pcm = audio.decode(clip.path.read_bytes(), 16000, 60).samples.astype("<i2").tobytes()
+    key = speech_world.headers["Authorization"].removeprefix("Bearer ")
+    with speech_world.http.websocket_connect("/v1/endpoints/asr/live") as socket:
+        socket.send_json({"sample_rate": 16000, "api_key": key})  # as a browser would: no headers
+        second = 16000 * 2
+        for start in range(0, len(pcm), second // 2):
+            socket.send_bytes(pcm[start : start + second // 2])
+        socket.send_json({"type": "end"})
+        messages = []
+        while not messages or messages[-1]["type"] != "final":
+            messages.append(socket.receive_json())
+    assert {m["type"] for m in messages[:-1]} <= {"partial"} and len(messages) >= 2
+    final = messages[-1]
+    assert "opaque" in final["text"].lower() and final["prediction_id"] and final["words"]
+
+
+@pytest.mark.parametrize(
+    "first,words",
+    [({"sample_rate": 16000, "api_key": "fw_nope_nope"}, "unauthorized"), ({"sample_rate": 12}, "sample_rate")],
+)
+def test_live_transcription_refuses_bad_starts(speech_world, first, words):
+    with speech_world.http.websocket_connect("/v1/endpoints/asr/live") as socket:
+        socket.send_json(first)
+        answer = socket.receive_json()
+    assert answer["type"] == "error" and words in (answer["code"] + answer["message"])
