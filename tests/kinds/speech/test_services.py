@@ -167,6 +167,7 @@ def test_asr_refuses_audio_over_the_limit_and_empty_uploads(speech_world, lj_cli
         ({"text": "hi", "format": "flac"}, ["instances[0].format"]),
         ({"text": "hi", "sample_rate": 44100}, ["instances[0].sample_rate"]),
         ({"text": "   "}, ["instances[0].text", "blank"]),
+        ({"text": "<speak> ... </speak>"}, ["instances[0].text", "nothing to say"]),
         ({"text": "x" * 5001}, ["instances[0].text", "limit of 5000"]),
         ("just a string", ["instances[0]"]),
     ],

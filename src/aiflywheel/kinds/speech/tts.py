@@ -114,7 +114,9 @@ class TtsPredictor:
                 f"instances[{position}].sample_rate: must be one of {', '.join(map(str, audio.SAMPLE_RATES))}"
             )
         voices.choose(request.voice or self.params.voice)  # an unknown or missing voice is the caller's 4xx
-        ssml.parse(request.text)  # bad SSML too, before any instance is spoken
+        pieces = ssml.parse(request.text)  # bad SSML too, before any instance is spoken
+        if not any(isinstance(p, ssml.Pause) or re.search(r"\w", p.text) for p in pieces):
+            raise InvalidInput(f"instances[{position}].text: there is nothing to say in it")
         return request
 
     def speak(self, request: TtsRequest) -> dict[str, Any]:
