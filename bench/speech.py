@@ -175,21 +175,33 @@ def bench_memory() -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    limit = 10 if parser.parse_args().quick else None
+    parser.add_argument("--part", choices=("all", "asr", "tts"), default="all")
+    arguments = parser.parse_args()
+    limit = 10 if arguments.quick else None
     print(f"cores: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.1f}")
     memory = bench_memory()  # first, before anything else is loaded in this process
+    if arguments.part in ("all", "asr"):
+        print_asr(limit)
+    if arguments.part in ("all", "tts"):
+        print_tts(limit)
+    print(f"\nMemory: tts (joe, worker included) + asr loaded and used once add {memory['added_mb']:.0f} MB")
+    print(f"load average at end: {os.getloadavg()[0]:.1f}")
+
+
+def print_asr(limit: int | None) -> None:
     print("\nASR on LJ Speech clips (WER on normalised words; real-time factor, 2 threads)")
     print(f"{'system':48} {'WER':>7} {'RTF median':>11} {'RTF total':>10}")
     for row in bench_asr(limit):
         print(f"{row['system']:48} {row['wer']:7.2%} {row['rtf_median']:11.3f} {row['rtf_total']:10.3f}")
+
+
+def print_tts(limit: int | None) -> None:
     print("\nTTS per voice: real-time factor, and WER of Flywheel asr on the voice's audio")
     print(f"{'voice':6} {'normalise':>9} {'RTF median':>11} {'WER LJ':>7} {'WER written':>12} {'WER all':>8}")
     asr = AsrPredictor(AsrParams(), CACHE)
     for row in bench_tts(limit, asr):
         print(f"{row['voice']:6} {('on' if row['normalize'] else 'off'):>9} {row['rtf_median']:11.3f} "
               f"{row['wer_lj']:7.2%} {row['wer_written']:12.2%} {row['wer_all']:8.2%}")  # fmt: skip
-    print(f"\nMemory: tts (joe, worker included) + asr loaded and used once add {memory['added_mb']:.0f} MB")
-    print(f"load average at end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
