@@ -20,6 +20,7 @@ from aiflywheel.interfaces.cli import (
     keys,
     kinds,
     models,
+    speech,
     train,
     up,
 )
@@ -51,6 +52,8 @@ app.command("demo")(demo.demo)
 app.command("predict")(client_commands.predict)
 app.command("feedback")(client_commands.feedback)
 app.command("forecast")(forecast.forecast)
+app.command("say")(speech.say)
+app.command("transcribe")(speech.transcribe)
 app.command("retrain")(flywheel.retrain)
 app.command("history")(flywheel.history)
 app.command("approve")(flywheel.approve)

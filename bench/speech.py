@@ -1,0 +1,208 @@
+"""Benchmark speech: ASR word error rate and speed against PocketSphinx, TTS speed and intelligibility per voice.
+
+Run: ``.venv/bin/python bench/speech.py`` (needs ``pip install -e '.[test,bench-speech]'`` and flite;
+``--quick`` uses 10 clips and 10 sentences).
+
+- **ASR** on the 40 LJ Speech clips of ``../shared/data/speech`` (202 s of read English):
+  Flywheel's ``asr`` predictor (Whisper tiny.en, greedy and beam 5) and PocketSphinx 5
+  (its bundled en-us model), the peer, in the same run. WER is scored on
+  ``words_for_scoring`` of both sides (lower case, no punctuation, numbers as words), so
+  "1802" and "eighteen oh two" agree. Real-time factor = decode seconds / audio seconds,
+  per clip; the table gives the median and the total, on ``threads`` = 2 cores.
+- **TTS** per voice on held-out text: the 40 LJ transcripts as written (with "5, an 8",
+  "11 pounds, 15 shillings") and 24 sentences written for this benchmark before it was
+  first run (money, times, dates, abbreviations, symbols). Real-time factor = synthesis
+  seconds / seconds of speech; intelligibility = WER of our ``asr`` on the voice's audio
+  against the text, with text normalisation on, and off (the engine gets the raw text).
+- **Memory**: resident memory added by loading ``tts`` (neural voice, its worker process
+  included) and ``asr`` together and using each once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import jiwer
+import numpy as np
+
+from aiflywheel.kinds.components.spoken import words_for_scoring
+from aiflywheel.kinds.speech import audio
+from aiflywheel.kinds.speech.asr import AsrParams, AsrPredictor
+from aiflywheel.kinds.speech.tts import TtsParams, TtsPredictor
+
+CACHE = Path(tempfile.gettempdir()) / "flywheel-bench-speech"  # where Whisper base's two parts are joined once
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech"
+SENTENCES = [
+    "Your order number 4572 ships on Tuesday, June 3rd.",
+    "The total comes to $48.99, including tax.",
+    "Dr. Patel will see you at 10:15 a.m. on Friday.",
+    "Please call us back at 555-0199 before 6 pm.",
+    "Mr. and Mrs. Lee moved to St. Paul in 2019.",
+    "The temperature dropped 12° overnight.",
+    "About 35% of customers chose the premium plan.",
+    "Flight 227 to Boston departs from gate 14.",
+    "Our office is open Monday to Friday, 9:00 to 5:30.",
+    "The package weighs 3.5 kg and measures 40 cm.",
+    "Q&A sessions start on March 21st at noon.",
+    "Prices rose from $1,200 to $1,450 in the 1990s.",
+    "The meeting was moved to July 4, 2025.",
+    "Press 1 for sales, 2 for support, or 0 for an operator.",
+    "Your balance is $0.75 after the last payment.",
+    "Route 66 runs about 2,448 miles across 8 states.",
+    "Gen. Grant and Capt. Smith met at Ft. Donelson.",
+    "The 3rd quarter results beat forecasts by 7.2%.",
+    "Send the forms to the HR dept. by Aug. 30.",
+    "The recipe needs 2 cups of flour and 3 eggs.",
+    "Version 2.5 fixed 18 bugs reported since May.",
+    "The store at 221 Baker St. closes at 8 pm.",
+    "It rained 4 days out of 7 last week.",
+    "Tickets cost €25 for adults and €10 for children.",
+]
+VOICES = tuple(os.environ.get("SPEECH_BENCH_VOICES", "joe,slt,rms").split(","))
+
+
+def lj_rows(limit: int | None) -> list[dict]:
+    with open(DATA / "transcripts.tsv", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    return rows[:limit] if limit else rows
+
+
+def score(references: list[str], hypotheses: list[str]) -> float:
+    return jiwer.wer([" ".join(words_for_scoring(r)) for r in references],
+                     [" ".join(words_for_scoring(h)) or "-" for h in hypotheses])  # fmt: skip
+
+
+def run_asr(name: str, transcribe, clips: list[tuple[audio.Audio, str]]) -> dict:
+    hypotheses, factors, decode_seconds = [], [], 0.0
+    for sound, _ in clips:
+        began = time.perf_counter()
+        hypotheses.append(transcribe(sound))
+        spent = time.perf_counter() - began
+        decode_seconds += spent
+        factors.append(spent / sound.seconds)
+    total_audio = sum(sound.seconds for sound, _ in clips)
+    return {
+        "system": name,
+        "wer": score([text for _, text in clips], hypotheses),
+        "rtf_median": statistics.median(factors),
+        "rtf_total": decode_seconds / total_audio,
+    }
+
+
+def pocketsphinx_transcriber():
+    from pocketsphinx import Decoder
+
+    decoder = Decoder(samprate=16000)
+
+    def transcribe(sound: audio.Audio) -> str:
+        decoder.start_utt()
+        decoder.process_raw(sound.samples.astype("<i2").tobytes(), full_utt=True)
+        decoder.end_utt()
+        hypothesis = decoder.hyp()
+        return hypothesis.hypstr if hypothesis else ""
+
+    return transcribe
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def bench_asr(limit: int | None) -> list[dict]:
+    clips = [(audio.decode((DATA / r["file"]).read_bytes(), 16000, 60), r["transcript"]) for r in lj_rows(limit)]
+    results = []
+    for model, beam in (("tiny.en", 1), ("tiny.en", 5), ("base", 1)):
+        predictor = AsrPredictor(AsrParams(model=model, beam_size=beam), CACHE)
+        label = f"Flywheel asr: Whisper {model} int8, beam {beam}"
+        results.append(run_asr(label, lambda s, p=predictor: p.transcribe(s, word_timestamps=False)["text"], clips))
+    results.append(run_asr("PocketSphinx 5.1.1 en-us (peer)", pocketsphinx_transcriber(), clips))
+    return results
+
+
+def bench_tts(limit: int | None, asr: AsrPredictor) -> list[dict]:
+    texts = [r["transcript"] for r in lj_rows(limit)] + SENTENCES[:limit]
+    results = []
+    for voice in VOICES:
+        for normalize in (True, False) if voice in ("joe", "slt") else (True,):
+            predictor = TtsPredictor(TtsParams(voice=voice, normalize=normalize))
+            predictor.predict([{"text": "Warm up."}])  # the worker process starts and loads once
+            factors, heard = [], []
+            for text in texts:
+                began = time.perf_counter()
+                answer = predictor.predict([{"text": text, "format": "pcm", "sample_rate": 16000}])[0]
+                factors.append((time.perf_counter() - began) / (answer["duration_ms"] / 1000))
+                samples = np.frombuffer(base64.b64decode(answer["audio"]), "<i2").astype(np.int16)
+                heard.append(asr.transcribe(audio.Audio(samples, 16000), word_timestamps=False)["text"])
+            predictor.close()
+            lj = len(texts) - len(SENTENCES[:limit])
+            if os.environ.get("SPEECH_BENCH_SHOW"):
+                for text, said in zip(texts, heard, strict=True):
+                    if words_for_scoring(text) != words_for_scoring(said):
+                        print(f"  {voice}: {text!r}\n     heard {said!r}")
+            results.append({
+                "voice": voice,
+                "normalize": normalize,
+                "rtf_median": statistics.median(factors),
+                "wer_lj": score(texts[:lj], heard[:lj]),
+                "wer_written": score(SENTENCES[:limit], heard[lj:]),
+                "wer_all": score(texts, heard),
+            })  # fmt: skip
+    return results
+
+
+def bench_memory() -> dict:
+    before = rss_mb(os.getpid())
+    tts = TtsPredictor(TtsParams(voice="joe"))
+    asr = AsrPredictor(AsrParams(), CACHE)
+    spoken = tts.predict([{"text": "Memory check, one two three."}])[0]
+    asr.predict([{"audio": spoken["audio"]}])
+    worker = tts._engines["joe"]._process.pid
+    added = rss_mb(os.getpid()) - before + rss_mb(worker)
+    tts.close()
+    return {"added_mb": added}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--part", choices=("all", "asr", "tts"), default="all")
+    arguments = parser.parse_args()
+    limit = 10 if arguments.quick else None
+    print(f"cores: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.1f}")
+    memory = bench_memory()  # first, before anything else is loaded in this process
+    if arguments.part in ("all", "asr"):
+        print_asr(limit)
+    if arguments.part in ("all", "tts"):
+        print_tts(limit)
+    print(f"\nMemory: tts (joe, worker included) + asr loaded and used once add {memory['added_mb']:.0f} MB")
+    print(f"load average at end: {os.getloadavg()[0]:.1f}")
+
+
+def print_asr(limit: int | None) -> None:
+    print("\nASR on LJ Speech clips (WER on normalised words; real-time factor, 2 threads)")
+    print(f"{'system':48} {'WER':>7} {'RTF median':>11} {'RTF total':>10}")
+    for row in bench_asr(limit):
+        print(f"{row['system']:48} {row['wer']:7.2%} {row['rtf_median']:11.3f} {row['rtf_total']:10.3f}")
+
+
+def print_tts(limit: int | None) -> None:
+    print("\nTTS per voice: real-time factor, and WER of Flywheel asr on the voice's audio")
+    print(f"{'voice':6} {'normalise':>9} {'RTF median':>11} {'WER LJ':>7} {'WER written':>12} {'WER all':>8}")
+    asr = AsrPredictor(AsrParams(), CACHE)
+    for row in bench_tts(limit, asr):
+        print(f"{row['voice']:6} {('on' if row['normalize'] else 'off'):>9} {row['rtf_median']:11.3f} "
+              f"{row['wer_lj']:7.2%} {row['wer_written']:12.2%} {row['wer_all']:8.2%}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

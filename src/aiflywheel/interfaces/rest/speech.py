@@ -1,0 +1,177 @@
+"""Speech conveniences for people and browsers, beside the standard invocation route.
+
+- ``POST /v1/endpoints/{name}/speech`` ``{"text", "voice"?, "format"?, "sample_rate"?}`` → the audio
+  file itself (``audio/wav``, ``audio/ogg``, ``audio/mpeg``), its prediction id in ``X-Prediction-Id``;
+- ``POST /v1/endpoints/{name}/transcriptions`` (multipart, field ``file``) → ``{"text", "words", ...,
+  "prediction_id"}``;
+- ``WS /v1/endpoints/{name}/live`` → live transcription of streamed PCM, partial and final results;
+- ``GET /v1/voices`` → the voices this server knows, with language, gender, engine and whether installed.
+
+Both routes build one standard instance and go through the same kernel serving path as
+``/invocations`` (logged, routed to champion/challenger, feedback-ready).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+import wave
+from typing import Any
+
+from fastapi import APIRouter, Request, UploadFile, WebSocket, WebSocketDisconnect
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from aiflywheel.errors import FlywheelError, InvalidInput
+from aiflywheel.interfaces.rest.deps import Caller
+from aiflywheel.kernel.serving import Invocation
+from aiflywheel.kinds.speech.voices import listing
+
+router = APIRouter(prefix="/v1", tags=["speech"])
+
+
+class SpeechRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, description="Plain text or SSML (<speak>...</speak>)")
+    voice: str | None = None
+    format: str | None = Field(None, description="wav, ogg (Opus) or mp3")
+    sample_rate: int | None = Field(None, description="8000, 16000, 22050 or 24000")
+
+
+async def _invoke_one(request: Request, endpoint: str, instance: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    api = request.app.state.api
+    caller = api.auth(request)
+    serving = api.serving
+    if not serving.ready(caller.project_id, endpoint):
+        await asyncio.to_thread(serving.prepare, caller.project_id, endpoint)
+    result: Invocation = await serving.invoke(caller.project_id, endpoint, [instance], loop=asyncio.get_running_loop())
+    return result.predictions[0], result.prediction_ids[0]
+
+
+@router.post("/endpoints/{name}/speech", response_class=Response, responses={200: {"content": {"audio/wav": {}}}})
+async def speak(name: str, body: SpeechRequest, request: Request) -> Response:
+    """Speak ``text`` with a tts endpoint and return the audio file itself."""
+    instance = body.model_dump(exclude_none=True)
+    prediction, prediction_id = await _invoke_one(request, name, instance)
+    if not isinstance(prediction, dict) or "audio" not in prediction:
+        raise InvalidInput(f"endpoint {name!r} does not return audio: use it through /invocations")
+    return Response(
+        base64.b64decode(prediction["audio"]),
+        media_type=prediction.get("media_type", "application/octet-stream"),
+        headers={"X-Prediction-Id": prediction_id, "X-Duration-Ms": str(prediction.get("duration_ms", ""))},
+    )
+
+
+@router.post("/endpoints/{name}/transcriptions")
+async def transcribe(name: str, file: UploadFile, request: Request) -> dict[str, Any]:
+    """Transcribe an uploaded audio file (WAV, FLAC, MP3, OGG, WebM) with an asr endpoint."""
+    data = await file.read()
+    if not data:
+        raise InvalidInput("file: the uploaded file is empty")
+    prediction, prediction_id = await _invoke_one(request, name, {"audio": base64.b64encode(data).decode()})
+    return {**prediction, "prediction_id": prediction_id}
+
+
+@router.get("/voices")
+def voices(_: Caller) -> list[dict[str, Any]]:
+    """Every voice: id, language, gender, engine, sample rate, and whether it is installed on this server."""
+    return listing()
+
+
+PARTIAL_EVERY_SECONDS = 1.0  # a partial result after each second of new audio
+SEGMENT_SECONDS = 25.0  # Whisper hears 30 s at a time: a longer utterance is finalised in segments
+
+
+@router.websocket("/endpoints/{name}/live")
+async def live(name: str, socket: WebSocket) -> None:
+    """Live transcription: raw 16-bit mono PCM in, partial and final transcripts out.
+
+    Protocol: the first message is JSON ``{"sample_rate": 16000, "api_key"?: "..."}`` (the key
+    may come in the ``Authorization`` header instead); then binary messages of PCM. The server
+    sends ``{"type": "partial", "text"}`` as audio arrives, ``{"type": "final", "text", "words",
+    "prediction_id"}`` for each segment and at ``{"type": "end"}``, then closes. Every transcript
+    is an invocation of the endpoint through the standard serving path.
+    """
+    await socket.accept()
+    api = socket.app.state.api
+    try:
+        config = _live_config(await socket.receive())
+        rate = config.get("sample_rate", 16000)
+        caller = api.auth(_Credentials(socket, config))
+        pcm, since_partial = bytearray(), 0
+        while True:
+            message = await socket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("bytes"):
+                pcm += message["bytes"]
+                since_partial += len(message["bytes"])
+                if len(pcm) >= SEGMENT_SECONDS * rate * 2:
+                    await _live_final(socket, api, caller.project_id, name, pcm, rate)
+                    pcm, since_partial = bytearray(), 0
+                elif since_partial >= PARTIAL_EVERY_SECONDS * rate * 2:
+                    since_partial = 0
+                    heard, _ = await _live_invoke(api, caller.project_id, name, pcm, rate)
+                    await socket.send_json({"type": "partial", "text": heard.get("text", "")})
+            elif message.get("text") is not None and _end(message["text"]):
+                if pcm:
+                    await _live_final(socket, api, caller.project_id, name, pcm, rate)
+                await socket.close()
+                return
+    except WebSocketDisconnect:
+        return
+    except FlywheelError as exc:
+        await socket.send_json({"type": "error", **exc.to_dict()})
+        await socket.close(code=1008)
+
+
+class _Credentials:
+    """The socket's headers, with the first message's ``api_key`` as the bearer key when no header carries one
+    (a browser's WebSocket cannot set headers)."""
+
+    def __init__(self, socket: WebSocket, config: dict):
+        self.headers = dict(socket.headers)
+        if "authorization" not in self.headers and isinstance(config.get("api_key"), str):
+            self.headers["authorization"] = f"Bearer {config['api_key']}"
+
+
+def _live_config(message: dict) -> dict:
+    try:
+        config = json.loads(message.get("text") or "null")
+    except ValueError:
+        config = None
+    if not isinstance(config, dict):
+        raise InvalidInput('the first message must be a JSON object like {"sample_rate": 16000}')
+    rate = config.get("sample_rate", 16000)
+    if not isinstance(rate, int) or not 8000 <= rate <= 48000:
+        raise InvalidInput(f"sample_rate: expected a whole number of Hz from 8000 to 48000, got {rate!r}")
+    return config
+
+
+def _end(text: str) -> bool:
+    try:
+        return json.loads(text).get("type") == "end"
+    except (ValueError, AttributeError) as exc:
+        raise InvalidInput('text messages must be JSON, {"type": "end"} to finish') from exc
+
+
+async def _live_invoke(api, project_id: int, endpoint: str, pcm: bytearray, rate: int) -> tuple[dict, str]:
+    wav = io.BytesIO()
+    with wave.open(wav, "wb") as container:  # the PCM in a WAV container, as any client would send it
+        container.setnchannels(1)
+        container.setsampwidth(2)
+        container.setframerate(rate)
+        container.writeframes(bytes(pcm[: len(pcm) // 2 * 2]))
+    instance = {"audio": base64.b64encode(wav.getvalue()).decode()}
+    serving = api.serving
+    if not serving.ready(project_id, endpoint):
+        await asyncio.to_thread(serving.prepare, project_id, endpoint)
+    result = await serving.invoke(project_id, endpoint, [instance], loop=asyncio.get_running_loop())
+    return result.predictions[0], result.prediction_ids[0]
+
+
+async def _live_final(socket: WebSocket, api, project_id: int, endpoint: str, pcm: bytearray, rate: int) -> None:
+    heard, prediction_id = await _live_invoke(api, project_id, endpoint, pcm, rate)
+    await socket.send_json({"type": "final", **heard, "prediction_id": prediction_id})

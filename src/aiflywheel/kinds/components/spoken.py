@@ -1,0 +1,192 @@
+"""Written text to the words a person would say: numbers, money, times, abbreviations and symbols.
+
+Speech synthesis reads this output aloud (a voice that meets "$3.50" or "Dr." guesses, and
+the guess is often wrong); speech recognition scoring compares words, so a reference
+"eighteen oh two" and a transcript "1802" must be brought to the same words first. Numbers
+are spelled by ``num2words`` (LGPL-2.1, imported as a library).
+
+Examples
+--------
+>>> spoken_form("Dr. Smith paid $3.50 for 2 items on May 5th, 1999 at 10:30.")
+'Doctor Smith paid three dollars fifty cents for two items on May fifth, nineteen ninety-nine at ten thirty.'
+>>> words_for_scoring("In 1802, Mr. Lee's 3 dogs ran.")
+['in', 'eighteen', 'oh', 'two', 'mister', "lee's", 'three', 'dogs', 'ran']
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import unicodedata
+
+from num2words import num2words
+
+# Said as words only before a capitalised name or a number ("St. Louis", "No. 5"), so a
+# sentence that ends in "st." is left alone.
+TITLES = {
+    "mr": "mister",
+    "mrs": "missus",
+    "ms": "miz",
+    "dr": "doctor",
+    "prof": "professor",
+    "st": "saint",
+    "sr": "senior",
+    "jr": "junior",
+    "gen": "general",
+    "col": "colonel",
+    "capt": "captain",
+    "lt": "lieutenant",
+    "sgt": "sergeant",
+    "rev": "reverend",
+    "gov": "governor",
+    "sen": "senator",
+    "rep": "representative",
+    "no": "number",
+    "vol": "volume",
+    "ft": "fort",
+    "mt": "mount",
+}
+# Always expanded, wherever they stand.
+ABBREVIATIONS = {
+    "etc": "et cetera",
+    "e.g": "for example",
+    "i.e": "that is",
+    "vs": "versus",
+    "approx": "approximately",
+    "dept": "department",
+    "km": "kilometers",
+    "kg": "kilograms",
+    "cm": "centimeters",
+    "mm": "millimeters",
+    "lb": "pounds",
+    "lbs": "pounds",
+    "oz": "ounces",
+    "mph": "miles per hour",
+    "hr": "hours",
+    "hrs": "hours",
+    "min": "minutes",
+    "sec": "seconds",
+}
+SYMBOLS = {
+    "&": " and ",
+    "%": " percent ",
+    "@": " at ",
+    "+": " plus ",
+    "=": " equals ",
+    "#": " number ",
+    "°": " degrees ",
+    "×": " times ",
+    "/": " slash ",
+    "~": " about ",
+}
+CURRENCIES = {"$": ("dollar", "dollars", "cent", "cents"), "€": ("euro", "euros", "cent", "cents"),
+              "£": ("pound", "pounds", "penny", "pence")}  # fmt: skip
+MONTHS = tuple(calendar.month_name[1:])
+
+_MONEY = re.compile(r"([$€£])\s?(\d[\d,]*)(?:\.(\d{1,2}))?(?:\s?(million|billion|thousand))?\b")
+_TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\s?([ap])\.?m\.?\b|\b([01]?\d|2[0-3]):([0-5]\d)\b", re.IGNORECASE)
+_ORDINAL = re.compile(r"\b(\d+)(st|nd|rd|th)\b", re.IGNORECASE)
+_YEAR_AFTER_MONTH = re.compile(r"\b(" + "|".join(MONTHS) + r")(\s+\w+,?\s+)(1[1-9]\d\d|20\d\d)\b")
+_DAY_AFTER_MONTH = re.compile(r"\b(" + "|".join(MONTHS) + r")\s+([1-9]|[12]\d|3[01])\b(?![:.]\d)")
+_PHONE = re.compile(r"(?<![\w-])(?:\(\d{3}\)\s?|\d{3}-)\d{3}-\d{4}\b|(?<![\w-])\d{3}-\d{4}\b")
+_YEARISH = re.compile(r"\b(in|of|since|by|from|until|year|circa|around|early|late|the)(\s+)(1[1-9]\d\d|20\d\d)s?\b",
+                      re.IGNORECASE)  # fmt: skip
+_DECADE = re.compile(r"\b(1[1-9]\d0|20\d0)s\b")
+_DECIMAL = re.compile(r"(?<![\d.])(\d+)\.(\d+)\b")
+_NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*\b")
+# "Baker St." is a street, "St. Paul" a saint: after a capitalised word and not before another.
+_STREET = re.compile(r"(\b[A-Z][a-z]+\s+)St\.(?!\s+[A-Z])")
+_HOUR = re.compile(r"\b(1[0-2]|[1-9])\s?([ap])\.?m\b", re.IGNORECASE)
+_TITLE = re.compile(r"\b(" + "|".join(TITLES) + r")\.(?=\s+(?:[A-Z]|\d))", re.IGNORECASE)
+_ABBREVIATION = re.compile(r"\b(" + "|".join(re.escape(a) for a in ABBREVIATIONS) + r")\.(?!\w)", re.IGNORECASE)
+_UNIT = re.compile(r"(?<=\d)\s?(" + "|".join(re.escape(a) for a in ABBREVIATIONS if a.isalpha()) + r")\b")
+_INITIALISM = re.compile(r"\b(?:[A-Z]\.){2,}")
+
+
+def spoken_form(text: str) -> str:
+    """``text`` with numbers, money, times, ordinals, years, abbreviations and symbols written as words."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _MONEY.sub(_money, text)
+    text = _TIME.sub(_time, text)
+    text = _PHONE.sub(lambda m: ", ".join(" ".join(_digit(d) for d in g) for g in re.findall(r"\d+", m.group(0))), text)
+    text = _HOUR.sub(lambda m: f"{num2words(int(m.group(1)))} {m.group(2).lower()} m", text)
+    text = _ORDINAL.sub(lambda m: num2words(int(m.group(1)), to="ordinal"), text)
+    text = _DAY_AFTER_MONTH.sub(lambda m: f"{m.group(1)} {num2words(int(m.group(2)), to='ordinal')}", text)
+    text = _YEAR_AFTER_MONTH.sub(lambda m: m.group(1) + m.group(2) + _year(int(m.group(3))), text)
+    text = _DECADE.sub(lambda m: _decade(int(m.group(1))), text)
+    text = _YEARISH.sub(lambda m: m.group(1) + m.group(2) + _year(int(m.group(3))), text)
+    text = _UNIT.sub(lambda m: " " + ABBREVIATIONS[m.group(1).lower()], text)
+    text = _STREET.sub(r"\1Street", text)
+    text = _TITLE.sub(lambda m: _keep_case(m.group(1), TITLES[m.group(1).lower()]), text)
+    text = _ABBREVIATION.sub(lambda m: ABBREVIATIONS[m.group(1).lower()], text)
+    text = _INITIALISM.sub(lambda m: " ".join(m.group(0).replace(".", "")) + " ", text)
+    text = _DECIMAL.sub(lambda m: f"{_cardinal(m.group(1))} point {' '.join(_digit(d) for d in m.group(2))}", text)
+    text = _NUMBER.sub(lambda m: _cardinal(m.group(0)), text)
+    for symbol, words in SYMBOLS.items():
+        text = text.replace(symbol, words)
+    return re.sub(r"[ \t]+", " ", re.sub(r" +([,.;:!?])", r"\1", text)).strip()
+
+
+def words_for_scoring(text: str) -> list[str]:
+    """Lower-case words without punctuation, after ``spoken_form``: what word error rates compare.
+
+    Hyphens and other joiners become spaces ("twenty-one" → "twenty one"), so "21",
+    "twenty-one" and "twenty one" score the same.
+    """
+    spoken = spoken_form(text).lower()
+    spoken = re.sub(r"[-‐‑‒–—_/]", " ", spoken)
+    spoken = re.sub(r"[^\w\s']", " ", spoken)
+    return [word.strip("'") for word in spoken.split() if word.strip("'")]
+
+
+def _cardinal(number: str) -> str:
+    digits = number.replace(",", "")
+    if digits.lstrip("-").isdigit() and len(digits.lstrip("-")) > 15:  # an id, not a quantity
+        return " ".join(_digit(d) for d in digits if d.isdigit())
+    if len(digits) == 4 and 1100 <= int(digits) <= 2099 and "," not in number and not digits.endswith("00"):
+        return _year(int(digits))  # an unmarked four-digit number in running text is nearly always a year
+    return num2words(int(digits))
+
+
+def _year(year: int) -> str:
+    return num2words(year, to="year")
+
+
+def _decade(year: int) -> str:
+    words = _year(year)
+    return words[:-1] + "ies" if words.endswith("y") else words + "s"
+
+
+def _digit(digit: str) -> str:
+    return num2words(int(digit))
+
+
+def _money(match: re.Match[str]) -> str:
+    symbol, whole, cents, scale = match.groups()
+    one, many, one_cent, many_cents = CURRENCIES[symbol]
+    amount = int(whole.replace(",", ""))
+    if scale:
+        return f"{num2words(amount)} {scale} {many}"
+    value = int(cents.ljust(2, "0")) if cents else 0
+    said_cents = f"{num2words(value)} {one_cent if value == 1 else many_cents}"
+    if amount == 0 and value:
+        return said_cents
+    spoken = f"{num2words(amount)} {one if amount == 1 else many}"
+    return f"{spoken} {said_cents}" if value else spoken
+
+
+def _time(match: re.Match[str]) -> str:
+    hour, minute, meridiem = (match.group(1), match.group(2), match.group(3)) if match.group(1) else (
+        match.group(4), match.group(5), None)  # fmt: skip
+    words = num2words(int(hour))
+    if int(minute):
+        words += " " + (f"oh {num2words(int(minute))}" if int(minute) < 10 else num2words(int(minute)))
+    elif meridiem is None:
+        words += " o'clock"
+    if meridiem:
+        words += f" {meridiem.lower()} m"
+    return words
+
+
+def _keep_case(written: str, spoken: str) -> str:
+    return spoken.capitalize() if written[:1].isupper() else spoken

