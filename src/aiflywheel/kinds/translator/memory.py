@@ -28,28 +28,25 @@ def _key(sentence: str) -> str:
 
 class TranslationMemory:
     def __init__(self, entries: list[dict[str, str]] | None = None):
-        self.entries: list[dict[str, str]] = []
+        # (source language, target language) -> normalised source sentence -> (source, approved translation)
         self._by_pair: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
         for entry in entries or []:
             self.add(entry["source_language"], entry["target_language"], entry["source"], entry["target"])
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return sum(len(sentences) for sentences in self._by_pair.values())
+
+    @property
+    def entries(self) -> list[dict[str, str]]:
+        return [
+            {"source_language": s, "target_language": t, "source": source, "target": target}
+            for (s, t), sentences in self._by_pair.items()
+            for source, target in sentences.values()
+        ]
 
     def add(self, source_language: str, target_language: str, source: str, target: str) -> None:
-        pair = self._by_pair.setdefault((source_language, target_language), {})
-        key = _key(source)
-        if key in pair:  # a later approval of the same sentence wins
-            self.entries = [
-                e
-                for e in self.entries
-                if not (e["source_language"], e["target_language"], _key(e["source"]))
-                == (source_language, target_language, key)
-            ]
-        pair[key] = (source, target)
-        self.entries.append(
-            {"source_language": source_language, "target_language": target_language, "source": source, "target": target}
-        )
+        """Remember an approved translation; a later approval of the same sentence wins."""
+        self._by_pair.setdefault((source_language, target_language), {})[_key(source)] = (source, target)
 
     def lookup(self, sentence: str, source: str, target: str, min_similarity: float) -> Match | None:
         pair = self._by_pair.get((source, target))

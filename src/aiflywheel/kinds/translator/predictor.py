@@ -60,8 +60,6 @@ class TranslatorPredictor:
                         queue[(source, request.target)].append((number, index, protected))
                 if remembered:
                     answer["memory"] = remembered
-                if terms:
-                    answer["terms"] = []
             results.append((pieces, done, answer))
         for (source, target), items in queue.items():
             engine = self.engines.engine(source, target, "target")
@@ -70,7 +68,8 @@ class TranslatorPredictor:
                 pieces, done, answer = results[number]
                 text, report = terminology.restore(text, protected)
                 done[index] = segments.match_edges(pieces[index].text, text)
-                answer["terms"] += report
+                if report:
+                    answer.setdefault("terms", []).extend(report)
         out = []
         for pieces, done, answer in results:
             answer["text"] = segments.join(pieces, done)
