@@ -18,6 +18,7 @@ from aiflywheel.interfaces.cli import (
     jobs,
     keys,
     kinds,
+    language,
     models,
     train,
     up,
@@ -48,6 +49,8 @@ app.command("demo")(demo.demo)
 app.command("predict")(client_commands.predict)
 app.command("feedback")(client_commands.feedback)
 app.command("forecast")(forecast.forecast)
+app.command("translate")(language.translate)
+app.command("analyze")(language.analyze)
 app.command("retrain")(flywheel.retrain)
 app.command("history")(flywheel.history)
 app.command("approve")(flywheel.approve)

@@ -3,7 +3,9 @@
 Phone numbers are found by ``phonenumbers`` (Google's libphonenumber, Apache-2.0), which
 validates them against each country's numbering plan; names come from the entity
 recogniser (spaCy PERSON spans), passed in by the caller; the rest are patterns.
-Overlaps keep the longest span, so "4111 1111 1111 1111" is a card and not a phone.
+Overlaps keep the checked kinds first (e-mail, card, phone: they are validated), then the
+longest span, so "4111 1111 1111 1111" is a card and not a phone, and a name the tagger
+stretched over a card number does not hide the card.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ ADDRESS = re.compile(
 )
 # A phone region whose national format is tried when a number has no "+country" prefix.
 DEFAULT_REGIONS = ("US", "GB", "BR", "PT", "DE", "FR", "ES", "IN")
+CHECKED = ("email", "card", "phone")
 PLACEHOLDERS = {
     "email": "[EMAIL]",
     "phone": "[PHONE]",
@@ -96,7 +99,7 @@ def _phones(text: str, regions: tuple[str, ...]) -> list[Span]:
 
 def _without_overlaps(spans: list[Span]) -> list[Span]:
     kept: list[Span] = []
-    for span in sorted(spans, key=lambda s: (-(s.end - s.start), s.start)):
+    for span in sorted(spans, key=lambda s: (s.type not in CHECKED, -(s.end - s.start), s.start)):
         if all(span.end <= other.start or span.start >= other.end for other in kept):
             kept.append(span)
     return sorted(kept, key=lambda s: s.start)

@@ -8,11 +8,11 @@ from typing import Any
 
 from aiflywheel.errors import InvalidInput
 from aiflywheel.kinds.analyzer import pii
-from aiflywheel.kinds.analyzer.classifier import Head
+from aiflywheel.kinds.analyzer.classifier import Head, features
 from aiflywheel.kinds.analyzer.linguistics import english_pipeline
 from aiflywheel.kinds.analyzer.params import AnalyzerParams
 from aiflywheel.kinds.analyzer.requests import parse
-from aiflywheel.kinds.analyzer.sentiment import builtin_sentiment
+from aiflywheel.kinds.analyzer.sentiment import builtin_sentiment, labelled
 from aiflywheel.kinds.components.embeddings import text_embedder
 from aiflywheel.kinds.components.language_id import identify, language_identifier
 
@@ -39,11 +39,15 @@ class AnalyzerPredictor:
         languages = [self._language(position, text, given) for position, (text, given) in enumerate(requests)]
         texts = [text for text, _ in requests]
         vectors = self._embedder.embed(texts)
-        if self.head is not None and self.params.target == "sentiment":
-            sentiments = self.head.predict(vectors)
-        else:
-            sentiments = self._sentiment.score(texts, vectors)
-        categories = self.head.predict(vectors) if self.head is not None and self.params.target == "category" else None
+        polarity, vader = self._sentiment.polarity(texts, vectors)
+        sentiments = [labelled(float(z), v) for z, v in zip(polarity, vader, strict=True)]
+        categories = None
+        if self.head is not None:
+            trained = self.head.predict(features(vectors, polarity))
+            if self.params.target == "sentiment":
+                sentiments = trained
+            else:
+                categories = trained
         readings = self._english.read(texts, self.params.max_key_phrases)
         out = []
         for row, text in enumerate(texts):

@@ -86,12 +86,10 @@ class BuiltinSentiment:
         combined = head / self._head.head_scale + self._head.vader_weight * compound / self._head.vader_scale
         return combined, vader
 
-    def score(self, texts: list[str], vectors: np.ndarray) -> list[dict]:
-        combined, vader = self.polarity(texts, vectors)
-        return [_labelled(float(z), v) for z, v in zip(combined, vader, strict=True)]
 
 
-def _labelled(polarity: float, vader: dict[str, float]) -> dict:
+def labelled(polarity: float, vader: dict[str, float]) -> dict:
+    """The label and the four scores from the combined polarity and VADER's word proportions."""
     positive = 1.0 / (1.0 + math.exp(-polarity))
     certainty = abs(2.0 * positive - 1.0)  # 0 when the evidence is balanced or absent
     both_ways = 2.0 * min(vader["pos"], vader["neg"]) / max(vader["pos"] + vader["neg"], 1e-9)
