@@ -87,7 +87,6 @@ class BuiltinSentiment:
         return combined, vader
 
 
-
 def labelled(polarity: float, vader: dict[str, float]) -> dict:
     """The label and the four scores from the combined polarity and VADER's word proportions."""
     positive = 1.0 / (1.0 + math.exp(-polarity))
