@@ -1,7 +1,7 @@
 """Language identification shared by the language kinds: py3langid (naive Bayes over byte n-grams), loaded once.
 
-The model ships inside the ``py3langid`` wheel (BSD-3); nothing is downloaded. URLs, @mentions and
-#hashtags are removed first (they are not in any language, and tip the choice on
+The model ships inside the ``py3langid`` wheel (BSD-3); nothing is downloaded. URLs, @mentions,
+#hashtags and markup tags are removed first (they are not in any language, and tip the choice on
 social-media text). A few regional varieties that the model confuses with their big
 neighbour (Extremaduran, Aragonese, Ligurian, Walloon, Nigerian Pidgin) and its
 "no linguistic content" label are left out of the candidates: with them, Spanish
@@ -25,14 +25,13 @@ from functools import lru_cache
 
 from aiflywheel.errors import KindFailed
 
-NOT_LANGUAGE = re.compile(r"https?://\S+|www\.\S+|[@#]\w+")
+NOT_LANGUAGE = re.compile(r"https?://\S+|www\.\S+|[@#]\w+|</?[A-Za-z][^<>]*>")
 CONFUSABLE = frozenset({"ext", "an", "lij", "wa", "pcm", "zxx"})
 
 
-def without_noise(text: str) -> str:
-    """The text without URLs, mentions and hashtags; the text itself when nothing else is left."""
-    kept = " ".join(NOT_LANGUAGE.sub(" ", text).split())
-    return kept or text
+def language_content(text: str) -> str:
+    """The text without URLs, @mentions, #hashtags and markup tags (may be empty: nothing is in a language)."""
+    return " ".join(NOT_LANGUAGE.sub(" ", text).split())
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,7 @@ class LanguageIdentifier:
 
     def identify(self, text: str, among: Iterable[str] | None = None) -> Identified:
         """The most likely language of ``text``, among all it knows or only those of ``among``."""
-        text = without_noise(text)
+        text = language_content(text) or text
         if among is None:
             language, confidence = self._model.classify(text)
             return Identified(str(language), float(confidence))
