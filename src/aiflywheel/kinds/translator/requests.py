@@ -61,8 +61,9 @@ def _one(position: int, item: Any, max_chars: int, default_target: str) -> Reque
             f"{where}: 'text' has {len(text):,} characters, over the limit of {max_chars:,} (the model's max_chars); "
             "translate long documents as a batch job, a paragraph per row"
         )
-    source = _language(item.get("source", "auto"), f"{where}: 'source'", allow_auto=True)
-    target = _language(item.get("target", default_target), f"{where}: 'target'", allow_auto=False)
+    # None is "not given": rows of a dataset (a document job) have every column, some empty.
+    source = _language(item.get("source"), f"{where}: 'source'", allow_auto=True)
+    target = _language(item.get("target") or default_target, f"{where}: 'target'", allow_auto=False)
     return Request(text, source, target)
 
 
