@@ -8,22 +8,12 @@ import random
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from aiflywheel.errors import InvalidInput
-from aiflywheel.kernel.ingest import ingest
-from aiflywheel.kernel.kinds import FeedbackRecord, TrainingData, parse_params
+from aiflywheel.kernel.kinds import FeedbackRecord, parse_params
 from aiflywheel.kinds.analyzer import AnalyzerKind
 from aiflywheel.kinds.analyzer.pii import luhn_valid
-
-
-class Progress:
-    def __call__(self, fraction: float, message: str = "") -> None:
-        assert 0.0 <= fraction <= 1.0
-
-    def log(self, message: str) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +29,6 @@ def installed(kind: AnalyzerKind, folder: Path, **params):
 @pytest.fixture(scope="module")
 def analyzer(kind, tmp_path_factory):
     return installed(kind, tmp_path_factory.mktemp("analyze"))
-
-
-def table_data(table: pa.Table, folder: Path) -> TrainingData:
-    folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, folder / "upload.parquet")
-    (folder / "ingest").mkdir()
-    done = ingest(folder / "upload.parquet", folder / "ingest")
-    return TrainingData(done.path, done.columns)
 
 
 def sentiment_rows(shared_data: Path) -> list[dict]:
@@ -96,7 +78,7 @@ def test_neutral_and_mixed_texts(analyzer):
     assert mixed["sentiment"]["label"] == "mixed"
 
 
-def test_language_identification_on_translation_sentences(analyzer, kind, tmp_path, shared_data):
+def test_language_identification_on_translation_sentences(shared_data):
     from aiflywheel.kinds.components.language_id import identify
 
     folder = shared_data / "translation"
@@ -162,19 +144,19 @@ def test_pii_types_are_a_param(kind, tmp_path):
     assert [p["type"] for p in answer["pii"]] == ["email"] and "+1 212-555-0198" in answer["redacted"]
 
 
-def test_a_custom_classifier_from_labelled_texts_and_corrections(kind, tmp_path, shared_data):
+def test_a_custom_classifier_from_labelled_texts_and_corrections(kind, tmp_path, shared_data, training_data, progress):
     rows = sentiment_rows(shared_data)
     random.Random(3).shuffle(rows)
     train, held = rows[:160], rows[160:220]
-    data = table_data(
+    data = training_data(
         pa.table({"text": [r["text"] for r in train], "label": [r["label"] for r in train]}), tmp_path / "d"
     )
     params = parse_params(kind, {"target": "sentiment"})
     kind.validate(params, data.columns)
-    result = kind.train(data, params, Progress(), tmp_path / "model")
+    result = kind.train(data, params, progress, tmp_path / "model")
     assert result.metrics["accuracy"] > result.metrics["baseline_accuracy"] + 0.2
     predictor = kind.load(tmp_path / "model")
-    held_data = table_data(
+    held_data = training_data(
         pa.table({"text": [r["text"] for r in held], "label": [r["label"] for r in held]}), tmp_path / "h"
     )
     metrics = kind.evaluate(predictor, held_data, params)
@@ -202,10 +184,10 @@ def test_bad_requests_are_4xx_naming_the_field(kind, tmp_path, request_, field):
         predictor.predict([{"text": "fine"}, request_])
 
 
-def test_bad_training_data_is_4xx(kind, tmp_path):
-    data = table_data(pa.table({"text": ["a b"] * 12, "label": ["x"] * 12}), tmp_path)
+def test_bad_training_data_is_4xx(kind, tmp_path, training_data, progress):
+    data = training_data(pa.table({"text": ["a b"] * 12, "label": ["x"] * 12}), tmp_path)
     with pytest.raises(InvalidInput, match="at least two labels"):
-        kind.train(data, parse_params(kind, {}), Progress(), tmp_path / "model")
+        kind.train(data, parse_params(kind, {}), progress, tmp_path / "model")
     with pytest.raises(InvalidInput, match="label_column"):
         kind.validate(parse_params(kind, {"label_column": "topic"}), data.columns)
     with pytest.raises(InvalidInput, match="max_chars"):

@@ -7,23 +7,13 @@ import shutil
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 import sacrebleu
 
 from aiflywheel.errors import InvalidInput
-from aiflywheel.kernel.ingest import ingest
-from aiflywheel.kernel.kinds import TrainingData, parse_params
+from aiflywheel.kernel.kinds import parse_params
 from aiflywheel.kinds.translator import TranslatorKind
 from aiflywheel.kinds.translator.segments import split
-
-
-class Progress:
-    def __call__(self, fraction: float, message: str = "") -> None:
-        assert 0.0 <= fraction <= 1.0
-
-    def log(self, message: str) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +29,6 @@ def installed(kind: TranslatorKind, folder: Path, **params):
 @pytest.fixture(scope="module")
 def translator(kind, tmp_path_factory):
     return installed(kind, tmp_path_factory.mktemp("translate"))
-
-
-def table_data(table: pa.Table, folder: Path) -> TrainingData:
-    folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, folder / "upload.parquet")
-    (folder / "ingest").mkdir()
-    done = ingest(folder / "upload.parquet", folder / "ingest")
-    return TrainingData(done.path, done.columns)
 
 
 def test_install_writes_a_manifest_only_and_lists_the_pairs(kind, tmp_path):
@@ -119,7 +101,9 @@ def test_terminology_is_forced_and_verified(kind, tmp_path):
     assert "nota fiscal" not in plain["text"] and "terms" not in plain
 
 
-def test_corrections_become_a_memory_reused_for_exact_and_near_matches(kind, translator, tmp_path):
+def test_corrections_become_a_memory_reused_for_exact_and_near_matches(
+    kind, translator, tmp_path, training_data, progress
+):
     sentence = "Your parcel is waiting at the pickup point."
     served = translator.predict([{"text": sentence, "target": "pt"}])
     correction = "Sua encomenda aguarda no ponto de retirada."
@@ -131,10 +115,10 @@ def test_corrections_become_a_memory_reused_for_exact_and_near_matches(kind, tra
     assert rows == [
         {"source_text": sentence, "target_text": correction, "source_language": "en", "target_language": "pt"}
     ]
-    data = table_data(pa.Table.from_pylist(rows), tmp_path / "data")
+    data = training_data(pa.Table.from_pylist(rows), tmp_path / "data")
     params = parse_params(kind, {})
     kind.validate(params, data.columns)
-    kind.train(data, params, Progress(), tmp_path / "model")
+    kind.train(data, params, progress, tmp_path / "model")
     moved = tmp_path / "moved"
     shutil.copytree(tmp_path / "model", moved)
     predictor = kind.load(moved)
@@ -176,10 +160,10 @@ def test_bad_requests_are_4xx_naming_the_field(kind, tmp_path, request_, field):
         predictor.predict([{"text": "fine", "target": "pt"}, request_])
 
 
-def test_bad_training_data_is_4xx(kind, tmp_path):
+def test_bad_training_data_is_4xx(kind, tmp_path, training_data, progress):
     table = pa.table({"source_text": ["a"], "target_text": ["b"], "source_language": ["en"], "target_language": ["ja"]})
-    data = table_data(table, tmp_path)
+    data = training_data(table, tmp_path)
     with pytest.raises(InvalidInput, match="en->ja"):
-        kind.train(data, parse_params(kind, {}), Progress(), tmp_path / "model")
+        kind.train(data, parse_params(kind, {}), progress, tmp_path / "model")
     with pytest.raises(InvalidInput, match="source_column"):
         kind.validate(parse_params(kind, {"source_column": "english"}), data.columns)

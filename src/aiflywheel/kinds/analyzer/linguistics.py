@@ -14,24 +14,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from aiflywheel.errors import KindFailed
+from aiflywheel.kinds.analyzer.spans import Span
 
 LEADING_WORDS = {"DET", "PRON", "PART", "CCONJ", "ADP", "PUNCT"}
 
 
 @dataclass(frozen=True)
-class Entity:
-    text: str
-    type: str
-    start: int
-    end: int
-
-    def as_dict(self) -> dict:
-        return {"text": self.text, "type": self.type, "start": self.start, "end": self.end}
-
-
-@dataclass(frozen=True)
 class Reading:
-    entities: list[Entity]
+    entities: list[Span]
     key_phrases: list[str]
 
 
@@ -49,7 +39,7 @@ class EnglishPipeline:
         return [self._reading(doc, max_phrases) for doc in self._nlp.pipe(texts, batch_size=32)]
 
     def _reading(self, doc, max_phrases: int) -> Reading:
-        entities = [Entity(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents]
+        entities = [Span(e.label_, e.start_char, e.end_char, e.text) for e in doc.ents]
         return Reading(entities, key_phrases(doc, max_phrases))
 
 

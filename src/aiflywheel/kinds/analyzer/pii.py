@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import phonenumbers
+
+from aiflywheel.kinds.analyzer.spans import Span
 
 EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])")
 # 13 to 19 digits, optionally grouped by single spaces or hyphens (the way people type card numbers).
@@ -39,17 +40,6 @@ PLACEHOLDERS = {
     "address": "[ADDRESS]",
     "name": "[NAME]",
 }
-
-
-@dataclass(frozen=True)
-class Span:
-    type: str
-    start: int
-    end: int
-    text: str
-
-    def as_dict(self) -> dict:
-        return {"type": self.type, "text": self.text, "start": self.start, "end": self.end}
 
 
 def luhn_valid(digits: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiflywheel.errors import InvalidInput
+from aiflywheel.kinds.components.text_requests import checked_object, checked_text, requests_of
 
 INPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -45,28 +46,13 @@ OUTPUT_SCHEMA: dict[str, Any] = {
 
 def parse(batch: Any, max_chars: int) -> list[tuple[str, str | None]]:
     """(text, language or None) per request; a 4xx names the request and the field."""
-    if not isinstance(batch, list):
-        raise InvalidInput(f"a batch must be a list of requests (got {type(batch).__name__})")
-    return [_one(position, item, max_chars) for position, item in enumerate(batch)]
+    return [_one(position, item, max_chars) for position, item in enumerate(requests_of(batch))]
 
 
 def _one(position: int, item: Any, max_chars: int) -> tuple[str, str | None]:
-    where = f"request {position}"
-    if not isinstance(item, dict):
-        raise InvalidInput(f'{where} must be an object like {{"text": "..."}} (got {item!r})')
-    unknown = set(item) - set(INPUT_SCHEMA["properties"])
-    if unknown:
-        raise InvalidInput(f"{where} has unknown fields {sorted(unknown)}; known: {sorted(INPUT_SCHEMA['properties'])}")
-    text = item.get("text")
-    if not isinstance(text, str):
-        raise InvalidInput(f"{where}: 'text' must be a string (got {text!r})")
-    if not text.strip():
-        raise InvalidInput(f"{where}: 'text' is empty")
-    if len(text) > max_chars:
-        raise InvalidInput(
-            f"{where}: 'text' has {len(text):,} characters, over the limit of {max_chars:,} (the model's max_chars)"
-        )
+    item = checked_object(position, item, INPUT_SCHEMA, '{"text": "..."}')
+    text = checked_text(position, item, max_chars)
     language = item.get("language")
     if language is not None and not isinstance(language, str):
-        raise InvalidInput(f"{where}: 'language' must be a string such as 'en' (got {language!r})")
+        raise InvalidInput(f"request {position}: 'language' must be a string such as 'en' (got {language!r})")
     return text, None if language in (None, "", "auto") else language.lower()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiflywheel.errors import InvalidInput
+from aiflywheel.kinds.components.text_requests import checked_object, checked_text, requests_of
 
 LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 INPUT_SCHEMA: dict[str, Any] = {
@@ -39,28 +40,14 @@ class Request:
 
 
 def parse(batch: Any, max_chars: int, default_target: str) -> list[Request]:
-    if not isinstance(batch, list):
-        raise InvalidInput(f"a batch must be a list of requests (got {type(batch).__name__})")
-    return [_one(position, item, max_chars, default_target) for position, item in enumerate(batch)]
+    return [_one(position, item, max_chars, default_target) for position, item in enumerate(requests_of(batch))]
 
 
 def _one(position: int, item: Any, max_chars: int, default_target: str) -> Request:
     where = f"request {position}"
-    if not isinstance(item, dict):
-        raise InvalidInput(f'{where} must be an object like {{"text": "...", "target": "pt"}} (got {item!r})')
-    unknown = set(item) - set(INPUT_SCHEMA["properties"])
-    if unknown:
-        raise InvalidInput(f"{where} has unknown fields {sorted(unknown)}; known: {sorted(INPUT_SCHEMA['properties'])}")
-    text = item.get("text")
-    if not isinstance(text, str):
-        raise InvalidInput(f"{where}: 'text' must be a string (got {text!r})")
-    if not text.strip():
-        raise InvalidInput(f"{where}: 'text' is empty")
-    if len(text) > max_chars:
-        raise InvalidInput(
-            f"{where}: 'text' has {len(text):,} characters, over the limit of {max_chars:,} (the model's max_chars); "
-            "translate long documents as a batch job, a paragraph per row"
-        )
+    item = checked_object(position, item, INPUT_SCHEMA, '{"text": "...", "target": "pt"}')
+    advice = "; translate long documents as a batch job, a paragraph per row"
+    text = checked_text(position, item, max_chars, advice)
     # None is "not given": rows of a dataset (a document job) have every column, some empty.
     source = _language(item.get("source"), f"{where}: 'source'", allow_auto=True)
     target = _language(item.get("target") or default_target, f"{where}: 'target'", allow_auto=False)
