@@ -1,9 +1,7 @@
 """A text classifier the user trains: all-MiniLM-L6-v2 sentence vectors and a logistic-regression head.
 
-The built-in sentiment polarity is one more feature beside the 384 vector components: it
-costs nothing (it is computed for every request anyway) and carries what the lexicon
-knows, which helps heads trained on few reviews (89.5% -> 90.3% on a 30% split of the
-UCI sentences).
+Adding the built-in sentiment polarity as a feature was tried and dropped: on a 30% split
+of the UCI review sentences it went from 92.2% to 90.6% accuracy.
 """
 
 from __future__ import annotations
@@ -15,10 +13,6 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 FILE = "classifier.npz"
-
-
-def features(vectors: np.ndarray, polarity: np.ndarray) -> np.ndarray:
-    return np.hstack([vectors, polarity[:, None].astype(np.float32)])
 
 
 @dataclass(frozen=True)

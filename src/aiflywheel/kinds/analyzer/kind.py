@@ -14,12 +14,12 @@ from sklearn.model_selection import train_test_split
 
 from aiflywheel.errors import InvalidInput
 from aiflywheel.kernel.kinds import Column, FeedbackRecord, KindExample, Metric, Progress, TrainingData, TrainResult
-from aiflywheel.kinds.analyzer.classifier import Head, features
+from aiflywheel.kinds.analyzer.classifier import Head
 from aiflywheel.kinds.analyzer.example import make_example
 from aiflywheel.kinds.analyzer.params import AnalyzerParams
 from aiflywheel.kinds.analyzer.predictor import AnalyzerPredictor, save_model
 from aiflywheel.kinds.analyzer.requests import INPUT_SCHEMA, OUTPUT_SCHEMA
-from aiflywheel.kinds.analyzer.sentiment import LABELS, builtin_sentiment
+from aiflywheel.kinds.analyzer.sentiment import LABELS
 from aiflywheel.kinds.components.embeddings import text_embedder
 
 PRIMARY = Metric("accuracy", True)
@@ -69,7 +69,6 @@ class AnalyzerKind:
         texts, labels = _labelled(data, p)
         progress(0.05, f"embedding {len(texts)} labelled texts")
         vectors = text_embedder().embed(texts)
-        vectors = features(vectors, builtin_sentiment().polarity(texts, vectors)[0])
         progress(0.6, "training the classifier head")
         train_rows, held_rows = train_test_split(
             np.arange(len(texts)), test_size=p.holdout, random_state=p.seed, stratify=labels

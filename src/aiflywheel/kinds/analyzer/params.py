@@ -26,6 +26,6 @@ class AnalyzerParams(BaseModel):
     target: Literal["category", "sentiment"] = "category"
     text_column: str = "text"
     label_column: str = "label"
-    regularization: float = Field(4.0, gt=0, description="Inverse L2 strength (C) of the logistic-regression head.")
+    regularization: float = Field(1.0, gt=0, description="Inverse L2 strength (C) of the logistic-regression head.")
     holdout: float = Field(0.2, ge=0.05, le=0.5, description="Share of labelled texts held out to measure accuracy.")
     seed: int = 0

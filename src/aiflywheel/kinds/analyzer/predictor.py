@@ -8,7 +8,7 @@ from typing import Any
 
 from aiflywheel.errors import InvalidInput
 from aiflywheel.kinds.analyzer import pii
-from aiflywheel.kinds.analyzer.classifier import Head, features
+from aiflywheel.kinds.analyzer.classifier import Head
 from aiflywheel.kinds.analyzer.linguistics import english_pipeline
 from aiflywheel.kinds.analyzer.params import AnalyzerParams
 from aiflywheel.kinds.analyzer.requests import parse
@@ -43,7 +43,7 @@ class AnalyzerPredictor:
         sentiments = [labelled(float(z), v) for z, v in zip(polarity, vader, strict=True)]
         categories = None
         if self.head is not None:
-            trained = self.head.predict(features(vectors, polarity))
+            trained = self.head.predict(vectors)
             if self.params.target == "sentiment":
                 sentiments = trained
             else:
