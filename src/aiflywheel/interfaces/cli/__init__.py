@@ -19,6 +19,7 @@ from aiflywheel.interfaces.cli import (
     jobs,
     keys,
     kinds,
+    language,
     models,
     speech,
     train,
@@ -54,6 +55,8 @@ app.command("feedback")(client_commands.feedback)
 app.command("forecast")(forecast.forecast)
 app.command("say")(speech.say)
 app.command("transcribe")(speech.transcribe)
+app.command("translate")(language.translate)
+app.command("analyze")(language.analyze)
 app.command("retrain")(flywheel.retrain)
 app.command("history")(flywheel.history)
 app.command("approve")(flywheel.approve)

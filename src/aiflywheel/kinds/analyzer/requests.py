@@ -1,0 +1,58 @@
+"""The analyzer's request and answer: JSON Schemas and the checks behind ``InvalidInput``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiflywheel.errors import InvalidInput
+from aiflywheel.kinds.components.text_requests import checked_object, checked_text, requests_of
+
+INPUT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "text": {"type": "string", "description": "The text to analyse."},
+        "language": {"type": "string", "description": "ISO 639-1 code; detected when absent or 'auto'."},
+    },
+    "required": ["text"],
+}
+_SCORES = {"type": "object", "additionalProperties": {"type": "number"}}
+_SPAN = {
+    "type": "object",
+    "properties": {
+        "text": {"type": "string"},
+        "type": {"type": "string"},
+        "start": {"type": "integer"},
+        "end": {"type": "integer", "description": "Character offset after the span (Python slicing)."},
+    },
+}
+OUTPUT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "language": {"type": "string"},
+        "language_confidence": {"type": "number"},
+        "sentiment": {"type": "object", "properties": {"label": {"type": "string"}, "scores": _SCORES}},
+        "entities": {"type": "array", "items": _SPAN},
+        "key_phrases": {"type": "array", "items": {"type": "string"}},
+        "pii": {"type": "array", "items": _SPAN},
+        "redacted": {"type": "string", "description": "The text with each PII span replaced by [EMAIL], [PHONE]..."},
+        "category": {
+            "type": "object",
+            "description": "The custom classifier's label and scores (when the model was trained on labelled texts).",
+            "properties": {"label": {"type": "string"}, "scores": _SCORES},
+        },
+    },
+}
+
+
+def parse(batch: Any, max_chars: int) -> list[tuple[str, str | None]]:
+    """(text, language or None) per request; a 4xx names the request and the field."""
+    return [_one(position, item, max_chars) for position, item in enumerate(requests_of(batch))]
+
+
+def _one(position: int, item: Any, max_chars: int) -> tuple[str, str | None]:
+    item = checked_object(position, item, INPUT_SCHEMA, '{"text": "..."}')
+    text = checked_text(position, item, max_chars)
+    language = item.get("language")
+    if language is not None and not isinstance(language, str):
+        raise InvalidInput(f"request {position}: 'language' must be a string such as 'en' (got {language!r})")
+    return text, None if language in (None, "", "auto") else language.lower()
