@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import base64
+import importlib.util
 import io
 import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
-import pyarrow as pa
 from PIL import Image, ImageDraw
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -55,6 +55,10 @@ class PretrainedVisionKind:
     def predictor(self, params: ImageParams) -> Any:
         raise NotImplementedError
 
+    def check_shipped(self) -> None:
+        """Raise ``KindFailed`` naming the missing package when a shipped model is not installed."""
+        raise NotImplementedError
+
     def validate(self, params: BaseModel, columns: tuple[Column, ...]) -> None:
         raise InvalidInput(self._pretrained_note())
 
@@ -66,7 +70,7 @@ class PretrainedVisionKind:
         p = self._params(params)
         manifest = {"kind": self.name, "params": p.model_dump(), "models": self.shipped}
         (Path(workdir) / MANIFEST).write_text(json.dumps(manifest, indent=2))
-        self.predictor(p)  # fail the install, not the first request, when a model is missing
+        self.check_shipped()  # fail the install, not the first request, when a model is missing; loads nothing
         return TrainResult({}, self.primary_metric, {"models": self.shipped, "params": p.model_dump()})
 
     def load(self, workdir: Path) -> Any:
@@ -77,22 +81,49 @@ class PretrainedVisionKind:
             raise KindFailed(f"cannot read the {self.name} manifest at {path}: {exc}") from exc
         return self.predictor(self._params(manifest.get("params", {})))
 
+    # A labelled dataset for evaluate(), and what feedback_rows() writes: the input columns plus the answer.
+    input_columns: ClassVar[tuple[str, ...]] = ("image",)
+    answer_column: ClassVar[str]
+
+    def score(self, predictor: Any, inputs: list[dict[str, Any]], answers: list[Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
     def evaluate(self, predictor: Any, data: TrainingData, params: BaseModel) -> dict[str, Any]:
-        raise InvalidInput(f"kind {self.name!r} is evaluated by bench/vision.py on labelled images, not on a dataset")
+        """The kind's metric on a labelled dataset: the input columns (base64 images) and the answer column."""
+        needed = [*self.input_columns, self.answer_column]
+        missing = [name for name in needed if name not in data.column_names()]
+        if missing:
+            raise InvalidInput(f"kind {self.name!r} evaluates on columns {needed}; the dataset lacks {missing}")
+        rows = [row for row in data.read(needed).to_pylist() if row[self.answer_column] is not None]
+        if not rows:
+            raise InvalidInput(f"the dataset has no row with a value in {self.answer_column!r}")
+        inputs = [{name: row[name] for name in self.input_columns} for row in rows]
+        return self.score(predictor, inputs, [row[self.answer_column] for row in rows])
 
     def feedback_rows(self, params: BaseModel, records: Iterable[FeedbackRecord]) -> list[dict[str, Any]]:
-        return []  # nothing to retrain: the model ships pretrained (custom labels learn from feedback)
+        """A corrected answer (the feedback's ``label``) becomes an evaluation row: the input plus the answer."""
+        rows = []
+        for record in records:
+            label = record.feedback.get("label")
+            if label is None or not all(isinstance(record.input.get(name), str) for name in self.input_columns):
+                continue
+            rows.append({**{name: record.input[name] for name in self.input_columns}, self.answer_column: label})
+        return rows
 
     @classmethod
     def example(cls) -> KindExample:
+        image = sample_image_base64()
+        inputs = {name: image for name in cls.input_columns}
         return KindExample(
-            train=pa.table({"image": [sample_image_base64()]}),
+            train=None,
             params={},
-            batch=[{"image": sample_image_base64()}],
-            bad_batch=[{"image": "not an image"}],
+            batch=[inputs],
+            bad_batch=[{name: "not an image" for name in cls.input_columns}],
             bad_params={"max_image_bytes": -1},
-            feedback=[],
+            feedback=[FeedbackRecord(input=inputs, output={}, feedback={"label": cls.example_answer})],
         )
+
+    example_answer: ClassVar[Any] = "x"
 
     def _params(self, raw: BaseModel | dict[str, Any]) -> ImageParams:
         if isinstance(raw, self.Params):
@@ -108,6 +139,14 @@ class PretrainedVisionKind:
             f"kind {self.name!r} ships pretrained and is not trained from a dataset; install it "
             f"(flywheel install {self.name}) and change its params to adapt it"
         )
+
+
+def require_package(module: str, package: str) -> Path:
+    """The folder of an installed package, found without importing it; ``KindFailed`` naming it when absent."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise KindFailed(f"the vision services need the package {package} (a dependency of aiflywheel): reinstall it")
+    return Path(list(spec.submodule_search_locations)[0])
 
 
 def sample_image_base64(size: tuple[int, int] = (96, 64)) -> str:

@@ -22,18 +22,18 @@ from pydantic import Field
 from aiflywheel.errors import InvalidInput, KindFailed
 from aiflywheel.kernel.kinds import Metric
 from aiflywheel.kinds.components.images import rgb_array
-from aiflywheel.kinds.vision.common import ImageParams, PretrainedVisionKind, box
+from aiflywheel.kinds.vision.common import ImageParams, PretrainedVisionKind, box, require_package
 
 LANDMARKS = ("right_eye_outer", "right_eye_inner", "left_eye_outer", "left_eye_inner", "nose")
 DISTANCE_SCALE = 1.2  # similarity = 100 * (1 - distance / 1.2): dlib's 0.6 same-person distance is 50
 DETECT_SIDE = 1024  # faces are found on a copy at most this large (HOG time grows with pixels)
 
 
+MODEL_FILES = ("shape_predictor_5_face_landmarks.dat", "dlib_face_recognition_resnet_model_v1.dat")
+
+
 def _models_folder() -> Path:
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise KindFailed("faces need the package face-recognition-models (a dependency of aiflywheel): reinstall it")
-    return Path(list(spec.submodule_search_locations)[0]) / "models"
+    return require_package("face_recognition_models", "face-recognition-models") / "models"
 
 
 class FaceEngine:
@@ -237,5 +237,23 @@ class FacesKind(PretrainedVisionKind):
         "embedding": "dlib_face_recognition_resnet_model_v1 (face-recognition-models 0.3.0, public domain)",
     }
 
+    input_columns: ClassVar[tuple[str, ...]] = ("source", "target")
+    answer_column: ClassVar[str] = "same"
+    example_answer: ClassVar[Any] = False
+
     def predictor(self, params: ImageParams) -> FacesPredictor:
         return FacesPredictor(params)
+
+    def check_shipped(self) -> None:
+        if importlib.util.find_spec("dlib") is None:
+            raise KindFailed("faces need dlib (the package dlib-bin, a dependency of aiflywheel): reinstall it")
+        missing = [name for name in MODEL_FILES if not (_models_folder() / name).exists()]
+        if missing:
+            raise KindFailed(f"face models missing from face-recognition-models: {missing}; reinstall it")
+
+    def score(self, predictor: FacesPredictor, inputs: list[dict[str, Any]], answers: list[Any]) -> dict[str, Any]:
+        """Verification accuracy on labelled pairs (a pair with no face in either photo counts as 'different')."""
+        matched = [output["match"] for output in predictor.predict(inputs)]
+        truth = [str(answer).lower() in ("1", "true", "yes", "same") for answer in answers]
+        correct = [a == b for a, b in zip(matched, truth, strict=True)]
+        return {"verification_accuracy": sum(correct) / len(correct), "n_pairs": len(correct)}

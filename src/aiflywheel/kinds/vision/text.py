@@ -26,7 +26,7 @@ from pydantic import Field
 from aiflywheel.errors import KindFailed
 from aiflywheel.kernel.kinds import Metric
 from aiflywheel.kinds.components.images import rgb_array
-from aiflywheel.kinds.vision.common import ImageParams, PretrainedVisionKind, box
+from aiflywheel.kinds.vision.common import ImageParams, PretrainedVisionKind, box, require_package
 from aiflywheel.kinds.vision.labels import IMAGE_INPUT
 
 TESSERACT_TIMEOUT = 120  # seconds for one image; a scanned page takes about one
@@ -193,5 +193,44 @@ class TextKind(PretrainedVisionKind):
         "photos": "RapidOCR PP-OCRv4 det/rec/cls ONNX (wheel rapidocr-onnxruntime 1.4.4, Apache-2.0)",
     }
 
+    answer_column: ClassVar[str] = "text"
+    example_answer: ClassVar[Any] = ""
+
     def predictor(self, params: ImageParams) -> TextPredictor:
         return TextPredictor(params)
+
+    def check_shipped(self) -> None:
+        require_package("rapidocr_onnxruntime", "rapidocr-onnxruntime")
+
+    def score(self, predictor: TextPredictor, inputs: list[dict[str, Any]], answers: list[Any]) -> dict[str, Any]:
+        outputs = predictor.predict(inputs)
+        return {
+            "character_error_rate": character_error_rate([o["text"] for o in outputs], [str(a) for a in answers]),
+            "n_images": len(outputs),
+        }
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.split())
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance, one row at a time (numpy over the inner loop)."""
+    if not a:
+        return len(b)
+    previous = np.arange(len(b) + 1)
+    for i, char in enumerate(a, start=1):
+        current = np.empty_like(previous)
+        current[0] = i
+        substitution = previous[:-1] + (np.frombuffer(b.encode("utf-32-le"), np.uint32) != ord(char))
+        current[1:] = np.minimum(previous[1:] + 1, substitution)
+        current[1:] = np.minimum.accumulate(current[1:] - np.arange(1, len(b) + 1)) + np.arange(1, len(b) + 1)
+        current[1:] = np.minimum(current[1:], current[0] + np.arange(1, len(b) + 1))
+        previous = current
+    return int(previous[-1])
+
+
+def character_error_rate(predicted: list[str], expected: list[str]) -> float:
+    """Edits needed over characters expected, whitespace runs counted as one space."""
+    edits = sum(edit_distance(_normalise(p), _normalise(e)) for p, e in zip(predicted, expected, strict=True))
+    return edits / max(1, sum(len(_normalise(e)) for e in expected))
