@@ -157,12 +157,12 @@ def test_faces_are_found_with_landmarks_and_quality(installed):
 @needs_data
 def test_faces_compare_labelled_pairs(installed):
     rows = read_csv("faces/pairs_dev.csv")
-    same = [r for r in rows if r["same_identity"] == "1"][:5]
-    different = [r for r in rows if r["same_identity"] == "0"][:5]
+    same = [r for r in rows if r["same_identity"] == "1"][:3]
+    different = [r for r in rows if r["same_identity"] == "0"][:3]
     inputs = [
         {"source": file64("faces/" + r["file_a"]), "target": file64("faces/" + r["file_b"])} for r in same + different
     ]
-    metrics = FacesKind().score(installed["faces"], inputs, [1] * 5 + [0] * 5)
+    metrics = FacesKind().score(installed["faces"], inputs, [1] * 3 + [0] * 3)
     assert metrics["verification_accuracy"] >= 0.9
     out = installed["faces"].predict(inputs[:1])[0]
     assert out["match"] and 50 <= out["similarity"] <= 100

@@ -149,7 +149,7 @@ def test_keys_are_created_listed_and_revoked_by_an_admin(world):
 
 
 def test_a_pretrained_kind_is_installed_as_a_new_champion_its_endpoint_follows(world):
-    assert world.platform.provision_services() == ["spelling"]
+    assert "spelling" in world.platform.provision_services()  # beside the services of the other pretrained kinds
     before = world.call("reader", "POST", "/v1/endpoints/spelling/invocations", json={"instances": [{"text": "grey"}]})
     assert before.json()["predictions"] == [{"text": "grey"}]
 
