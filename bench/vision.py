@@ -118,7 +118,7 @@ def bench_ocr(text, quick: bool) -> list[tuple]:
             "RapidOCR": lambda p: "\n".join(line["text"] for line in rapidocr(Image.open(p).convert("RGB"))),
         }
         for engine, read in engines.items():
-            results = [timed(lambda p=p: read(p)) for p in paths]
+            results = [timed(lambda p=p, read=read: read(p)) for p in paths]
             cer = character_error_rate([r[0] for r in results], truth)
             target = "≤ 1%" if engine.startswith("ours") and level == "lines" else ""
             met = cer <= 0.01 if target else None
