@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import csv
 import io
+from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
@@ -65,3 +67,79 @@ def test_an_image_over_the_pixel_limit_is_413(world, services):
     assert installed.status_code == 201
     answer = world.invoke(instances=[{"image": png64((200, 200))}], endpoint="labels")
     assert answer.status_code == 413 and "pixels" in answer.json()["error"]["message"]
+
+
+FACES = Path(__file__).resolve().parents[4] / "shared" / "data" / "images" / "faces"
+needs_faces = pytest.mark.skipif(not FACES.exists(), reason="../shared/data/images/faces is not here")
+
+
+def face64(name: str) -> str:
+    return base64.b64encode((FACES / name).read_bytes()).decode()
+
+
+def test_a_multipart_upload_is_the_same_invocation(world, services):
+    data = base64.b64decode(png64())
+    answer = world.call(
+        "reader", "POST", "/v1/endpoints/labels/upload", files={"image": ("sky.png", data, "image/png")}
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["predictions"][0]["labels"] and answer.json()["prediction_ids"]
+    compare = world.call(
+        "reader",
+        "POST",
+        "/v1/endpoints/faces/upload",
+        files={"source": ("a.png", data, "image/png"), "target": ("b.png", data, "image/png")},
+    )
+    assert compare.status_code == 200 and compare.json()["predictions"][0]["match"] is False
+    no_file = world.call("reader", "POST", "/v1/endpoints/labels/upload", data={"note": "x"})
+    assert no_file.status_code == 400 and 'file field "image"' in no_file.json()["error"]["message"]
+    not_image = world.call("reader", "POST", "/v1/endpoints/labels/upload", files={"image": ("a.txt", b"hello")})
+    assert not_image.status_code == 400 and "image: not an image" in not_image.json()["error"]["message"]
+
+
+@needs_faces
+def test_face_collections_index_search_list_and_delete(world, services):
+    assert world.call("reader", "POST", "/v1/face-collections", json={"name": "staff"}).status_code == 403
+    assert world.call("writer", "POST", "/v1/face-collections", json={"name": "staff"}).status_code == 201
+    assert world.call("writer", "POST", "/v1/face-collections", json={"name": "staff"}).status_code == 409
+    people = read_pairs()
+    for external_id, photo in people[:2]:
+        indexed = world.call(
+            "writer",
+            "POST",
+            "/v1/face-collections/staff/faces",
+            json={"image": face64(photo), "external_id": external_id},
+        )
+        assert indexed.status_code == 201, indexed.text
+    listed = world.call("reader", "GET", "/v1/face-collections/staff/faces").json()
+    assert [face["external_id"] for face in listed] == [people[0][0], people[1][0]]
+    assert world.call("reader", "GET", "/v1/face-collections").json()[0]["faces"] == 2
+
+    probe = people[2][1]  # another photo of the first person
+    found = world.call("reader", "POST", "/v1/face-collections/staff/search", json={"image": face64(probe)}).json()
+    assert [match["external_id"] for match in found["matches"]] == [people[0][0]]
+    assert found["matches"][0]["similarity"] >= 50
+
+    blank = world.call(
+        "writer", "POST", "/v1/face-collections/staff/faces", json={"image": png64(), "external_id": "nobody"}
+    )
+    assert blank.status_code == 400 and "no face" in blank.json()["error"]["message"]
+    missing = world.call("reader", "POST", "/v1/face-collections/nope/search", json={"image": png64()})
+    assert missing.status_code == 404
+
+    face_id = listed[0]["face_id"]
+    assert world.call("writer", "DELETE", f"/v1/face-collections/staff/faces/{face_id}").status_code == 204
+    assert world.call("writer", "DELETE", f"/v1/face-collections/staff/faces/{face_id}").status_code == 404
+    assert world.call("writer", "DELETE", "/v1/face-collections/staff").status_code == 204
+    assert world.call("reader", "GET", "/v1/face-collections/staff").status_code == 404
+
+
+def read_pairs() -> list[tuple[str, str]]:
+    """(identity, photo) for two photos of one person and one of another, from the labelled faces."""
+    with (FACES / "faces_dev.csv").open() as file:
+        rows = list(csv.DictReader(file))
+    by_identity: dict[str, list[str]] = {}
+    for row in rows:
+        by_identity.setdefault(row["identity"], []).append(row["file"])
+    first, second = [identity for identity, photos in by_identity.items() if len(photos) >= 2][:2]
+    return [(first, by_identity[first][0]), (second, by_identity[second][0]), (first, by_identity[first][1])]

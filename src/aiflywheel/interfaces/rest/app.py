@@ -13,6 +13,7 @@ from aiflywheel.interfaces.rest.flywheel import router as flywheel_router
 from aiflywheel.interfaces.rest.limits import BodyLimit
 from aiflywheel.interfaces.rest.resources import router as resources
 from aiflywheel.interfaces.rest.serving import router as serving_router
+from aiflywheel.interfaces.rest.vision import router as vision_router
 from aiflywheel.kernel.keys import Keys
 from aiflywheel.kernel.platform import Platform
 from aiflywheel.kernel.serving import Serving
@@ -50,6 +51,7 @@ def create_app(
     app.include_router(serving_router)  # first: the invocation route is matched on every prediction
     app.include_router(resources)
     app.include_router(flywheel_router)
+    app.include_router(vision_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict:

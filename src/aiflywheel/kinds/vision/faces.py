@@ -91,7 +91,10 @@ def face_engine() -> FaceEngine:
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
     """0-100 from the embeddings' distance: 100 identical, 50 at dlib's same-person threshold, 0 far apart."""
-    distance = float(np.linalg.norm(np.asarray(a, np.float32) - np.asarray(b, np.float32)))
+    return similarity_from_distance(float(np.linalg.norm(np.asarray(a, np.float32) - np.asarray(b, np.float32))))
+
+
+def similarity_from_distance(distance: float) -> float:
     return round(max(0.0, 100.0 * (1.0 - distance / DISTANCE_SCALE)), 2)
 
 
