@@ -7,13 +7,17 @@ import csv
 import io
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from aiflywheel.errors import InvalidInput, PayloadTooLarge
+from aiflywheel.kernel.kinds import Column, FeedbackRecord, TrainingData
 from aiflywheel.kinds.components.images import ImageLimits, decode_image
-from aiflywheel.kinds.vision import FacesKind, LabelsKind, ModerationKind, TextKind
+from aiflywheel.kinds.vision import FacesKind, ImageClassifierKind, LabelsKind, ModerationKind, TextKind
 from aiflywheel.kinds.vision.text import character_error_rate, tesseract_available
+from aiflywheel.testing import check_kind
 
 IMAGES = Path(__file__).resolve().parents[3] / "shared" / "data" / "images"
 needs_data = pytest.mark.skipif(not IMAGES.exists(), reason="../shared/data/images is not here")
@@ -218,3 +222,40 @@ def test_text_in_a_photo_goes_to_rapidocr_with_boxes(installed):
 def test_character_error_rate_counts_edits():
     assert character_error_rate(["hello world"], ["hello  world"]) == 0.0
     assert character_error_rate(["helo"], ["hello"]) == pytest.approx(0.2)
+
+
+# --- custom labels -----------------------------------------------------------------------------
+
+
+def test_custom_labels_conform_and_learn_from_drawn_images(tmp_path):
+    metrics = check_kind(ImageClassifierKind(), workdir=tmp_path)
+    assert metrics["accuracy"] >= 0.75 and metrics["n_labels"] == 2
+
+
+@needs_data
+def test_custom_labels_tell_apart_real_photos_and_corrections_become_rows(tmp_path):
+    faces = read_csv("faces/faces_dev.csv")
+    coco = read_csv("coco/labels_dev.csv")
+    rows = [{"image": file64("faces/" + r["file"]), "label": "portrait"} for r in faces[:10]]
+    rows += [{"image": file64("coco/" + r["file"]), "label": "scene"} for r in coco[:10]]
+    kind = ImageClassifierKind()
+    params = kind.Params(test_size=0.3)
+    path = tmp_path / "data.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    data = TrainingData(path, (Column("image", "string", "text"), Column("label", "string", "categorical")))
+    result = kind.train(data, params, lambda *a, **k: None, tmp_path)
+    assert result.metrics["accuracy"] >= 0.8
+    predictor = kind.load(tmp_path)
+    (out,) = predictor.predict([{"image": file64("faces/" + faces[20]["file"])}])
+    assert out["label"] == "portrait" and out["labels"][0]["confidence"] > 0.5
+    corrected = FeedbackRecord(input={"image": rows[0]["image"]}, output=out, feedback={"label": "selfie"})
+    assert kind.feedback_rows(params, [corrected]) == [{"image": rows[0]["image"], "label": "selfie"}]
+
+
+def test_custom_labels_refuse_a_dataset_with_one_label(tmp_path):
+    image = ImageClassifierKind.example().train.column("image")[0].as_py()
+    path = tmp_path / "data.parquet"
+    pq.write_table(pa.table({"image": [image] * 4, "label": ["cat"] * 4}), path)
+    data = TrainingData(path, (Column("image", "string", "text"), Column("label", "string", "categorical")))
+    with pytest.raises(InvalidInput, match="at least two different labels"):
+        ImageClassifierKind().train(data, ImageClassifierKind.Params(), lambda *a, **k: None, tmp_path)
