@@ -10,6 +10,10 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
+from aiflywheel import Client
+from aiflywheel.interfaces.cli import vision as vision_command
+from aiflywheel.testing import run_cli
+
 SERVICES = {"labels", "faces", "moderation", "text"}
 
 
@@ -143,3 +147,30 @@ def read_pairs() -> list[tuple[str, str]]:
         by_identity.setdefault(row["identity"], []).append(row["file"])
     first, second = [identity for identity, photos in by_identity.items() if len(photos) >= 2][:2]
     return [(first, by_identity[first][0]), (second, by_identity[second][0]), (first, by_identity[first][1])]
+
+
+@pytest.fixture
+def cli(world, services, monkeypatch, capsys):
+    """``flywheel vision`` against this module's app (the CLI talks to a running Flywheel through the SDK)."""
+    sdk = Client("http://flywheel.test", world.keys["writer"], http=world.http)
+    monkeypatch.setattr(vision_command, "client", lambda ctx: sdk)
+    return lambda *args: run_cli(capsys, *args)
+
+
+@needs_faces
+def test_the_vision_cli_reads_image_files(cli, tmp_path):
+    photo = FACES / read_pairs()[0][1]
+    code, out, err = cli("vision", "labels", str(photo))
+    assert code == 0, err and "prediction id pr_" in out
+    code, out, err = cli("vision", "faces", str(photo), "--compare", str(FACES / read_pairs()[2][1]))
+    assert code == 0 and "the same person" in out, err
+    code, out, err = cli("vision", "moderate", str(photo))
+    assert code == 0 and "not flagged" in out, err
+    code, out, err = cli("vision", "collections", "create", "cli-people")
+    assert code == 0, err
+    code, out, err = cli("vision", "collections", "index", "cli-people", str(photo), "--external-id", "alice")
+    assert code == 0 and "indexed 1 face" in out, err
+    code, out, err = cli("vision", "collections", "search", "cli-people", str(FACES / read_pairs()[2][1]))
+    assert code == 0 and "alice" in out, err
+    code, out, err = cli("vision", "labels", str(tmp_path / "missing.jpg"))
+    assert code != 0 and "no image file" in err

@@ -21,6 +21,7 @@ from aiflywheel.interfaces.cli import (
     models,
     train,
     up,
+    vision,
 )
 from aiflywheel.interfaces.cli.context import configure
 from aiflywheel.interfaces.cli.render import error
@@ -40,6 +41,7 @@ app.add_typer(kinds.app, name="kinds")
 app.add_typer(endpoints.app, name="endpoints")
 app.add_typer(keys.app, name="keys")
 app.add_typer(flywheel.app, name="policy")
+app.add_typer(vision.app, name="vision")
 app.command("deploy")(endpoints.deploy)
 app.command("batch-predict")(batch.batch_predict)
 app.command("train")(train.train)
