@@ -5,13 +5,16 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import json
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageOps
 
 from aiflywheel import Client
 from aiflywheel.interfaces.cli import vision as vision_command
+from aiflywheel.kernel.worker import execute
 from aiflywheel.testing import run_cli
 
 SERVICES = {"labels", "faces", "moderation", "text"}
@@ -174,3 +177,50 @@ def test_the_vision_cli_reads_image_files(cli, tmp_path):
     assert code == 0 and "alice" in out, err
     code, out, err = cli("vision", "labels", str(tmp_path / "missing.jpg"))
     assert code != 0 and "no image file" in err
+
+
+def write_clip(path: Path, pictures: list[Image.Image], fps: int = 2) -> None:
+    """A real MPEG-4 clip, each picture shown for one second, encoded with PyAV."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 640, 480, "yuv420p"
+        for picture in pictures:
+            frame = av.VideoFrame.from_image(ImageOps.pad(picture.convert("RGB"), (640, 480)))
+            for _ in range(fps):
+                container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+
+
+@needs_faces
+def test_a_video_becomes_frames_analysed_by_jobs_with_timestamps(world, services, tmp_path):
+    face = Image.open(FACES / read_pairs()[0][1])
+    clip = tmp_path / "clip.mp4"
+    write_clip(clip, [face, Image.new("RGB", (320, 240), "gray"), face])
+    files = {"video": ("Clip One.mp4", clip.read_bytes(), "video/mp4")}
+    answer = world.call("writer", "POST", "/v1/vision/video", files=files, data={"every_seconds": "1"})
+    assert answer.status_code == 202, answer.text
+    body = answer.json()
+    assert body["dataset"] == "video-clip-one" and body["frames"] == 3
+    for job in body["jobs"]:
+        execute(world.platform, world.platform.all_jobs().claim("tests:1", job_id=job["job_id"]))
+    faces = world.platform.datasets.version("video-clip-one-faces")
+    rows = pq.read_table(world.platform.datasets.training_data(faces).path, columns=["seconds", "prediction"])
+    found = [len(json.loads(p)["faces"]) for p in rows.column("prediction").to_pylist()]
+    assert rows.column("seconds").to_pylist() == [0.0, 1.0, 2.0] and found == [1, 0, 1]
+
+    not_video = world.call("writer", "POST", "/v1/vision/video", files={"video": ("a.mp4", b"nonsense")})
+    assert not_video.status_code == 400 and "video:" in not_video.json()["error"]["message"]
+    no_file = world.call("writer", "POST", "/v1/vision/video", data={"every_seconds": "1"})
+    assert no_file.status_code == 400 and '"video"' in no_file.json()["error"]["message"]
+    unknown = world.call("writer", "POST", "/v1/vision/video", files=files, data={"services": "nope"})
+    assert unknown.status_code == 404
+
+
+def test_the_vision_cli_queues_a_video(cli, tmp_path):
+    clip = tmp_path / "walk.mp4"
+    write_clip(clip, [Image.new("RGB", (640, 480), "white")] * 2)
+    code, out, err = cli("vision", "video", str(clip), "--services", "labels", "--every-seconds", "1")
+    assert code == 0, err
+    assert "2 frames in dataset 'video-walk'" in out and "video-walk-labels" in out

@@ -167,3 +167,23 @@ def search(
 def delete(ctx: typer.Context, name: str) -> None:
     client(ctx).request("DELETE", f"/v1/face-collections/{name}")
     console.print(f"face collection {name!r} deleted")
+
+
+@app.command("video")
+def video(
+    ctx: typer.Context,
+    clip: Annotated[Path, typer.Argument(help="A video file FFmpeg reads: MP4, MKV, WebM, AVI, MOV, ...")],
+    every_seconds: Annotated[float, typer.Option(help="Seconds between sampled frames")] = 1.0,
+    services: Annotated[str, typer.Option(help="Services run on every frame, comma-separated")] = "labels,faces",
+    name: Annotated[str | None, typer.Option(help="The frames' dataset (default: video-<file name>)")] = None,
+    json: JsonOption = False,
+) -> None:
+    """Sample a video's frames into a dataset and queue a batch-prediction job per service (run by `flywheel up`)."""
+    data = {"every_seconds": str(every_seconds), "services": services, **({"name": name} if name else {})}
+    answer = client(ctx).request("POST", "/v1/vision/video", files={"video": _file(clip)}, data=data).json()
+    if json:
+        return as_json(answer)
+    console.print(f"{answer['frames']} frames in dataset {answer['dataset']!r}")
+    table(
+        "jobs", ("service", "job", "output dataset"), [(j["service"], j["job_id"], j["output"]) for j in answer["jobs"]]
+    )

@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import UploadFile
@@ -21,6 +26,7 @@ from aiflywheel.errors import InvalidInput
 from aiflywheel.interfaces.rest.deps import ProjectPlatform, Writer
 from aiflywheel.kernel.face_collections import FaceCollection, IndexedFace
 from aiflywheel.kernel.serving import Invocation
+from aiflywheel.kinds.components.video import sample_frames
 from aiflywheel.kinds.vision.faces import similarity_from_distance
 
 router = APIRouter(prefix="/v1", tags=["vision"])
@@ -160,3 +166,70 @@ async def search_faces(name: str, body: SearchBody, request: Request, platform: 
             )
     searched = {key: value for key, value in faces[0].items() if key != "embedding"}
     return {"searched_face": searched, "matches": matches}
+
+
+VIDEO_SERVICES = ("labels", "faces")
+
+
+@router.post("/vision/video", status_code=202)
+async def analyse_video(request: Request, platform: ProjectPlatform, _: Writer) -> dict[str, Any]:
+    """Frames of an uploaded video become a dataset (``seconds``, ``image``), analysed by batch-prediction jobs.
+
+    Multipart fields: the file ``video``; ``every_seconds`` (1.0); ``services`` (endpoint
+    models, comma-separated: ``labels,faces``); ``name`` (the frames' dataset, default from
+    the file name). Each service's job writes ``<name>-<service>`` with a prediction per frame.
+    """
+    try:
+        form = await request.form()
+    except Exception as exc:
+        raise InvalidInput(f"the body is not a readable multipart form: {exc}") from exc
+    try:
+        upload_file = form.get("video")
+        if not isinstance(upload_file, UploadFile):
+            raise InvalidInput('the form has no file field "video"; send -F video=@clip.mp4')
+        every = _number(form.get("every_seconds", "1.0"), "every_seconds")
+        services = [s.strip() for s in str(form.get("services", ",".join(VIDEO_SERVICES))).split(",") if s.strip()]
+        stem = Path(upload_file.filename or "video").stem.lower()
+        name = str(form.get("name") or "video-" + "".join(c if c.isalnum() else "-" for c in stem)).strip("-")
+        for service in services:
+            platform.models.get(service)  # a 404 naming the service before any decoding
+        scratch = platform.settings.home / "scratch"
+        scratch.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=scratch, prefix="video-") as folder:
+            clip = Path(folder) / "clip"
+            clip.write_bytes(await upload_file.read())
+            frames = await asyncio.to_thread(sample_frames, clip, every)
+            table = pa.table(
+                {
+                    "seconds": [frame.seconds for frame in frames],
+                    "image": [_jpeg64(frame.image) for frame in frames],
+                }
+            )
+            pq.write_table(table, Path(folder) / "frames.parquet")
+            version = await asyncio.to_thread(
+                platform.datasets.create, name, Path(folder) / "frames.parquet", source_name=upload_file.filename
+            )
+    finally:
+        await form.close()
+    jobs = [
+        {
+            "service": service,
+            "job_id": platform.batch_predict(service, version.dataset, output=f"{name}-{service}").id,
+            "output": f"{name}-{service}",
+        }
+        for service in services
+    ]
+    return {"dataset": version.dataset, "version": version.version, "frames": len(frames), "jobs": jobs}
+
+
+def _number(value: Any, field: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"{field} must be a number of seconds, got {value!r}") from exc
+
+
+def _jpeg64(image) -> str:
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, "JPEG", quality=90)
+    return base64.b64encode(buffer.getvalue()).decode()
