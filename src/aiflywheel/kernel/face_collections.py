@@ -119,18 +119,9 @@ class FaceCollections:
         ]
 
     def faces(self, name: str) -> list[IndexedFace]:
-        with self.engine.connect() as connection:
-            collection_id = self._id(connection, name)
-            rows = connection.execute(
-                select(
-                    collection_faces.c.id,
-                    collection_faces.c.external_id,
-                    collection_faces.c.details,
-                    collection_faces.c.created_at,
-                )
-                .where(collection_faces.c.collection_id == collection_id)
-                .order_by(collection_faces.c.id)
-            ).all()
+        rows = self._rows(
+            name, collection_faces.c.external_id, collection_faces.c.details, collection_faces.c.created_at
+        )
         return [IndexedFace(face_id=r[0], external_id=r[1], details=r[2], created_at=r[3]) for r in rows]
 
     def remove(self, name: str, face_id: int) -> None:
@@ -146,16 +137,9 @@ class FaceCollections:
 
     def search(self, name: str, embedding: np.ndarray, limit: int = 10) -> list[FaceMatch]:
         """The ``limit`` indexed faces nearest to ``embedding``, nearest first."""
-        with self.engine.connect() as connection:
-            collection_id = self._id(connection, name)
-            rows = connection.execute(
-                select(
-                    collection_faces.c.id,
-                    collection_faces.c.external_id,
-                    collection_faces.c.embedding,
-                    collection_faces.c.details,
-                ).where(collection_faces.c.collection_id == collection_id)
-            ).all()
+        rows = self._rows(
+            name, collection_faces.c.external_id, collection_faces.c.embedding, collection_faces.c.details
+        )
         if not rows:
             return []
         query = np.asarray(embedding, dtype=np.float32).ravel()
@@ -168,6 +152,13 @@ class FaceCollections:
             FaceMatch(face_id=rows[i][0], external_id=rows[i][1], distance=float(distances[i]), details=rows[i][3])
             for i in order
         ]
+
+    def _rows(self, name: str, *columns) -> list:
+        """The collection's faces, oldest first: their id, then ``columns``."""
+        with self.engine.connect() as connection:
+            collection_id = self._id(connection, name)
+            query = select(collection_faces.c.id, *columns).where(collection_faces.c.collection_id == collection_id)
+            return connection.execute(query.order_by(collection_faces.c.id)).all()
 
     def _id(self, connection, name: str) -> int:
         found = connection.execute(

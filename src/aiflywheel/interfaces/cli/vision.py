@@ -32,6 +32,10 @@ def _file(path: Path) -> tuple[str, bytes]:
     return path.name, path.read_bytes()
 
 
+def _image64(path: Path) -> str:
+    return base64.b64encode(_file(path)[1]).decode()
+
+
 def _upload(ctx: typer.Context, endpoint: str, **photos: Path) -> dict[str, Any]:
     files = {field: _file(path) for field, path in photos.items()}
     answer = client(ctx).request("POST", f"/v1/endpoints/{endpoint}/upload", files=files).json()
@@ -138,7 +142,7 @@ def index(
 ) -> None:
     """Index the largest face of a photo (or all of them) under your id."""
 
-    body = {"image": base64.b64encode(_file(photo)[1]).decode(), "external_id": external_id, "all_faces": all_faces}
+    body = {"image": _image64(photo), "external_id": external_id, "all_faces": all_faces}
     done = client(ctx).request("POST", f"/v1/face-collections/{name}/faces", json=body).json()
     if json:
         return as_json(done)
@@ -155,7 +159,7 @@ def search(
 ) -> None:
     """Who in the collection looks like the largest face of the photo."""
 
-    body = {"image": base64.b64encode(_file(photo)[1]).decode(), "max_results": max_results}
+    body = {"image": _image64(photo), "max_results": max_results}
     found = client(ctx).request("POST", f"/v1/face-collections/{name}/search", json=body).json()
     if json:
         return as_json(found)

@@ -11,10 +11,19 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from PIL import Image, ImageDraw
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from aiflywheel.errors import InvalidInput, KindFailed
-from aiflywheel.kernel.kinds import Column, FeedbackRecord, KindExample, Metric, Progress, TrainingData, TrainResult
+from aiflywheel.kernel.kinds import (
+    Column,
+    FeedbackRecord,
+    KindExample,
+    Metric,
+    Progress,
+    TrainingData,
+    TrainResult,
+    parse_params,
+)
 from aiflywheel.kinds.components.images import ImageLimits, instance_image
 
 MANIFEST = "manifest.json"
@@ -128,11 +137,7 @@ class PretrainedVisionKind:
     def _params(self, raw: BaseModel | dict[str, Any]) -> ImageParams:
         if isinstance(raw, self.Params):
             return raw
-        values = raw.model_dump() if isinstance(raw, BaseModel) else dict(raw)
-        try:
-            return self.Params.model_validate(values)
-        except ValidationError as exc:
-            raise InvalidInput(f"invalid parameters for kind {self.name!r}: {exc}") from exc
+        return parse_params(self, raw.model_dump() if isinstance(raw, BaseModel) else raw)
 
     def _pretrained_note(self) -> str:
         return (

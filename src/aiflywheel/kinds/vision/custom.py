@@ -19,12 +19,21 @@ import joblib
 import numpy as np
 import pyarrow as pa
 from PIL import Image, ImageDraw
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
 from aiflywheel.errors import InvalidInput
-from aiflywheel.kernel.kinds import Column, FeedbackRecord, KindExample, Metric, Progress, TrainingData, TrainResult
+from aiflywheel.kernel.kinds import (
+    Column,
+    FeedbackRecord,
+    KindExample,
+    Metric,
+    Progress,
+    TrainingData,
+    TrainResult,
+    parse_params,
+)
 from aiflywheel.kinds.components.image_embeddings import imagenet_model
 from aiflywheel.kinds.components.images import ImageLimits, decode_image, instance_image
 from aiflywheel.kinds.vision.labels import IMAGE_INPUT
@@ -190,11 +199,7 @@ def _embed_table(rows: list[dict[str, Any]], p: ClassifierParams, progress: Prog
 def _params(params: BaseModel | dict[str, Any]) -> ClassifierParams:
     if isinstance(params, ClassifierParams):
         return params
-    raw = params.model_dump() if isinstance(params, BaseModel) else dict(params)
-    try:
-        return ClassifierParams.model_validate(raw)
-    except ValidationError as exc:
-        raise InvalidInput(f"invalid parameters for kind 'image-classifier': {exc}") from exc
+    return parse_params(ImageClassifierKind(), params.model_dump() if isinstance(params, BaseModel) else params)
 
 
 def _drawn(shape: str, shade: int) -> tuple[str, str]:
