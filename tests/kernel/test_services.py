@@ -9,7 +9,7 @@ from aiflywheel.testing import LexiconKind
 
 
 def test_first_start_installs_and_deploys_each_service_once(platform):
-    assert platform.provision_services() == ["spelling"]
+    assert "spelling" in platform.provision_services()  # beside the services of the other pretrained kinds
     version = platform.models.get("spelling")
     assert (version.kind, version.version, version.stage) == ("lexicon", 1, Stage.CHAMPION)
     assert version.params == {"lexicon": {"colour": "color"}}
@@ -30,7 +30,7 @@ def test_a_deleted_service_endpoint_stays_deleted(platform):
 def test_every_project_gets_its_own_services(platform):
     platform.provision_services()
     elsewhere = platform.in_project(ensure_project(platform.engine, "elsewhere"))
-    assert elsewhere.provision_services() == ["spelling"]
+    assert "spelling" in elsewhere.provision_services()
     assert elsewhere.models.get("spelling").version == 1
 
 
@@ -70,7 +70,7 @@ class _BrokenEngineKind(LexiconKind):
 
 def test_a_service_that_fails_to_install_does_not_keep_the_others_down(platform, caplog):
     platform.kinds.add(_BrokenEngineKind)
-    assert platform.provision_services() == ["spelling"]
+    assert "spelling" in platform.provision_services()  # beside the services of the other pretrained kinds
     assert "'broken'" in caplog.text and "could not be installed" in caplog.text
     with pytest.raises(NotFound):
         platform.models.list("broken")
