@@ -16,6 +16,7 @@ from aiflywheel.backends.store import open_store
 from aiflywheel.kernel.batch import submit_batch_prediction
 from aiflywheel.kernel.datasets import Datasets
 from aiflywheel.kernel.endpoints import Endpoints
+from aiflywheel.kernel.face_collections import FaceCollections
 from aiflywheel.kernel.flywheel import Flywheel
 from aiflywheel.kernel.jobs import Job, JobQueue
 from aiflywheel.kernel.kinds import KindRegistry, Predictor
@@ -62,6 +63,7 @@ class Platform:
         self.feedback = Feedback(self.engine, self.project_id, self.prediction_log)
         self.flywheel = Flywheel(self)
         self.traffic = Traffic(self.engine, self.project_id)
+        self.face_collections = FaceCollections(self.engine, self.project_id)
         self._predictors: dict[str, Predictor] = {}
 
     def close(self) -> None:

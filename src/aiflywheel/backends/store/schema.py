@@ -15,6 +15,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -232,4 +233,25 @@ conversation_sessions = Table(
     _created_at(),
     Column("updated_at", DateTime(timezone=True), nullable=False, index=True),
     UniqueConstraint("project_id", "endpoint", "session_id"),
+)
+
+face_collections = Table(
+    "face_collections",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", ForeignKey("projects.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    _created_at(),
+    UniqueConstraint("project_id", "name"),
+)
+
+collection_faces = Table(
+    "collection_faces",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("collection_id", ForeignKey("face_collections.id"), nullable=False, index=True),
+    Column("external_id", String(200), nullable=False),  # the caller's id for the person or photo
+    Column("embedding", LargeBinary, nullable=False),  # float32 little-endian, as the faces service returns it
+    Column("details", JSON, nullable=False),  # box, quality: what was found when the face was indexed
+    _created_at(),
 )

@@ -24,6 +24,7 @@ from aiflywheel.interfaces.cli import (
     speech,
     train,
     up,
+    vision,
 )
 from aiflywheel.interfaces.cli.context import configure
 from aiflywheel.interfaces.cli.render import error
@@ -44,6 +45,7 @@ app.add_typer(endpoints.app, name="endpoints")
 app.add_typer(keys.app, name="keys")
 app.add_typer(flywheel.app, name="policy")
 app.add_typer(bots.app, name="bots")
+app.add_typer(vision.app, name="vision")
 app.command("deploy")(endpoints.deploy)
 app.command("batch-predict")(batch.batch_predict)
 app.command("train")(train.train)

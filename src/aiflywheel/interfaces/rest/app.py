@@ -16,6 +16,7 @@ from aiflywheel.interfaces.rest.limits import BodyLimit
 from aiflywheel.interfaces.rest.resources import router as resources
 from aiflywheel.interfaces.rest.serving import router as serving_router
 from aiflywheel.interfaces.rest.speech import router as speech_router
+from aiflywheel.interfaces.rest.vision import router as vision_router
 from aiflywheel.kernel.keys import Keys
 from aiflywheel.kernel.platform import Platform
 from aiflywheel.kernel.serving import Serving
@@ -56,6 +57,7 @@ def create_app(
     app.include_router(flywheel_router)
     app.include_router(bots_router)
     app.include_router(speech_router)
+    app.include_router(vision_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict:
