@@ -21,6 +21,8 @@ from aiflywheel.kernel.kinds import (
     TrainingData,
     TrainResult,
 )
+from aiflywheel.kinds.components.splits import Split, split_rows
+from aiflywheel.kinds.components.values import is_missing, to_timestamp
 from aiflywheel.kinds.tabular.boosting import fit_booster, importance
 from aiflywheel.kinds.tabular.example import make_example
 from aiflywheel.kinds.tabular.features import FeaturePipeline
@@ -32,9 +34,7 @@ from aiflywheel.kinds.tabular.metrics import (
 )
 from aiflywheel.kinds.tabular.params import TabularParams
 from aiflywheel.kinds.tabular.predictor import TabularPredictor
-from aiflywheel.kinds.tabular.splits import Split, split_rows
 from aiflywheel.kinds.tabular.target import Target, fit_target
-from aiflywheel.kinds.tabular.values import is_missing, to_timestamp
 
 MIN_ROWS = 20
 MIN_ROWS_PER_CLASS = 3  # binary: one each for training, validation and test
