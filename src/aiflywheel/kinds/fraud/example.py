@@ -53,8 +53,8 @@ def make_events(customers: int = 40, days: int = 30, seed: int = 3) -> pd.DataFr
                             rng.lognormal(3.7, 0.6),
                             abroad,
                             email,
-                            f"172.16.{rng.randint(0, 250)}.{rng.randint(1, 250)}",
-                            "web",
+                            f"10.{rng.randint(0, customers)}.0.{rng.randint(1, 250)}",  # another customer's network
+                            rng.choice(["web", "app"]),
                             1,
                         )
                     )
@@ -97,7 +97,7 @@ def make_example() -> KindExample:
             "amount": 55.5,
             "country": "ES",
             "email": "user1@web.de",
-            "ip": "172.16.3.9",
+            "ip": "10.3.0.9",
             "channel": "web",
             "event_type": "event",
         },
