@@ -104,7 +104,7 @@ class FraudKind:
             if name != p.target:
                 progress.log(f"column {name!r} is not a variable: {reason}")
         events = _check_rows(schema, frame)
-        split = _split(events, y, schema, p)
+        split = _split(events, y, schema, p, progress)
         progress(0.05, f"encoding {len(events)} events, {len(schema.variables)} variables")
         encoder = EventEncoder.fit([events[i] for i in split.fit], schema.variables, schema.entity, schema.time)
         detector = Detector(
@@ -236,7 +236,9 @@ def _check_rows(schema: EventSchema, frame: pd.DataFrame) -> list[dict[str, Any]
     return [schema.check(record, row) for row, record in enumerate(records)]
 
 
-def _split(events: list[dict[str, Any]], y: np.ndarray, schema: EventSchema, p: FraudParams) -> Split:
+def _split(
+    events: list[dict[str, Any]], y: np.ndarray, schema: EventSchema, p: FraudParams, progress: Progress
+) -> Split:
     """Time-aware when the events have a time (the latest are held out), else stratified by label."""
     if len(y) < MIN_EVENTS:
         raise InvalidInput(f"{len(y)} labelled events; training needs at least {MIN_EVENTS}")
@@ -250,12 +252,11 @@ def _split(events: list[dict[str, Any]], y: np.ndarray, schema: EventSchema, p: 
         times = np.array([np.nan if e[schema.time] is None else e[schema.time] for e in events])
         order = np.argsort(np.nan_to_num(times, nan=-np.inf), kind="stable")
     split = split_rows(len(y), p.test_size, p.seed, strata=y.astype(int), order=order)
-    for part, rows in (("test", split.test), ("validation", split.valid)):
-        if np.unique(y[rows]).size < 2:
-            raise InvalidInput(
-                f"the {part} events (the latest by {schema.time!r}) hold a single class of "
-                f"{p.target!r}; fraud must occur both earlier and later"
-            )
+    single = [part for part, rows in (("test", split.test), ("validation", split.valid)) if np.unique(y[rows]).size < 2]
+    if order is not None and single:
+        # Too few frauds to have some in every time slice: a stratified split beats refusing to train.
+        progress.log(f"the latest events ({' and '.join(single)} part) hold no fraud; splitting at random by label")
+        split = split_rows(len(y), p.test_size, p.seed, strata=y.astype(int))
     return split
 
 
