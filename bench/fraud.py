@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from search import _free_port, rss_mb, run  # bench/ is on the path of a script run from it
 from sklearn.model_selection import train_test_split
 
 from aiflywheel.kernel.ingest import ingest
@@ -111,26 +112,6 @@ def ours(train: pd.DataFrame, test: pd.DataFrame, target: str, exclude: list[str
     events = test.drop(columns=[target]).to_dict("records")
     scores = np.array([p["score"] for p in predictor.score(predictor.detector.check(events), None, explain=False)])
     return seconds, scores
-
-
-def run(*command, env) -> str:
-    result = subprocess.run([str(part) for part in command], capture_output=True, text=True, env=env)
-    if result.returncode:
-        raise RuntimeError(f"{' '.join(map(str, command))} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
-
-
-def rss_mb(group: int) -> float:
-    total = 0
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            if os.getpgid(int(status.parent.name)) != group:
-                continue
-            fields = dict(line.split(":", 1) for line in status.read_text().splitlines())
-        except (OSError, ValueError):
-            continue
-        total += int(fields.get("VmRSS", "0 kB").split()[0])
-    return total / 1024
 
 
 def endpoint(
@@ -218,14 +199,6 @@ def endpoint(
         "rps": len(timings) / wall,
         "rss_added": after - before,
     }
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main() -> None:

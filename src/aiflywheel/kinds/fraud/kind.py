@@ -8,12 +8,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from aiflywheel.errors import InvalidInput, KindFailed
+from aiflywheel.errors import InvalidInput
 from aiflywheel.kernel.kinds import Column, FeedbackRecord, KindExample, Metric, Progress, TrainingData, TrainResult
 from aiflywheel.kinds.components.splits import Split, split_rows
+from aiflywheel.kinds.components.tables import coerce_params, listing, read_frame
 from aiflywheel.kinds.fraud.events import EVENT_TYPE_KEY, EventSchema
 from aiflywheel.kinds.fraud.example import make_example
 from aiflywheel.kinds.fraud.features import EventEncoder
@@ -77,12 +77,12 @@ class FraudKind:
             *(("excluded", name) for name in p.exclude),
         ):
             if column is not None and column not in names:
-                raise InvalidInput(f"{role} column {column!r} is not in the dataset; available: {_listing(names)}")
+                raise InvalidInput(f"{role} column {column!r} is not in the dataset; available: {listing(names)}")
         if p.entity_column is not None and p.time_column is None:
             raise InvalidInput("entity_column needs time_column: behaviour features count the entity's earlier events")
         for name in p.variables or {}:
             if name not in names:
-                raise InvalidInput(f"variable {name!r} is not in the dataset; available: {_listing(names)}")
+                raise InvalidInput(f"variable {name!r} is not in the dataset; available: {listing(names)}")
         if not set(names) - {p.target, *p.exclude}:
             raise InvalidInput(f"every column but the target {p.target!r} is excluded; there are no variables")
 
@@ -90,7 +90,7 @@ class FraudKind:
         p = _params(params)
         self.validate(p, data.columns)
         progress(0.0, "reading the events")
-        frame = _read(data)
+        frame = read_frame(data)
         y = np.array([to_label(value, p.target, row) for row, value in enumerate(frame[p.target])], dtype=float)
         keep = ~np.isnan(y)
         if not keep.all():
@@ -173,10 +173,10 @@ class FraudKind:
     def evaluate(self, predictor: FraudPredictor, data: TrainingData, params: BaseModel) -> dict[str, Any]:
         """Quality on every labelled event of ``data``, replayed in time order on a copy of the shipped history."""
         p = _params(params)
-        frame = _read(data)
+        frame = read_frame(data)
         if p.target not in frame.columns:
             raise InvalidInput(
-                f"target column {p.target!r} is not in the dataset; available: {_listing(list(frame.columns))}"
+                f"target column {p.target!r} is not in the dataset; available: {listing(list(frame.columns))}"
             )
         y = np.array([to_label(value, p.target, row) for row, value in enumerate(frame[p.target])], dtype=float)
         known = ~np.isnan(y)
@@ -214,20 +214,7 @@ class FraudKind:
 
 
 def _params(params: BaseModel | Mapping[str, Any]) -> FraudParams:
-    if isinstance(params, FraudParams):
-        return params
-    raw = params.model_dump() if isinstance(params, BaseModel) else dict(params)
-    try:
-        return FraudParams.model_validate(raw)
-    except ValidationError as exc:
-        raise InvalidInput(f"invalid parameters for kind 'fraud': {exc}") from exc
-
-
-def _read(data: TrainingData) -> pd.DataFrame:
-    try:
-        return data.to_pandas()
-    except (pa.ArrowException, OSError) as exc:
-        raise KindFailed(f"could not read the dataset at {data.path}: {exc}") from exc
+    return coerce_params(params, FraudParams, "fraud")
 
 
 def _check_rows(schema: EventSchema, frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -262,8 +249,3 @@ def _split(
 
 def _expected(y_valid, valid_scores, y_test, test_scores, threshold: float) -> dict[str, Any]:
     return {"validation": rates_at(y_valid, valid_scores, threshold), "test": rates_at(y_test, test_scores, threshold)}
-
-
-def _listing(names: list[str], limit: int = 50) -> str:
-    shown = ", ".join(repr(name) for name in names[:limit])
-    return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
