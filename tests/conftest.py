@@ -13,7 +13,7 @@ from aiflywheel.backends.store.schema import metadata
 from aiflywheel.kernel.kinds import KindRegistry
 from aiflywheel.kernel.platform import Platform
 from aiflywheel.settings import Settings
-from aiflywheel.testing import BaselineKind
+from aiflywheel.testing import BaselineKind, LexiconKind
 
 # Read before the autouse fixture clears FLYWHEEL_*; this name is the test suite's, not the product's.
 TEST_STORE_URL = os.environ.get("TEST_STORE_URL")
@@ -65,9 +65,10 @@ def settings(tmp_path, store_url) -> Settings:
 
 @pytest.fixture
 def kinds() -> KindRegistry:
-    """Entry-point kinds plus the test-only baseline kind."""
+    """Entry-point kinds plus the test-only baseline and lexicon kinds."""
     registry = KindRegistry.from_entry_points()
     registry.add(BaselineKind)
+    registry.add(LexiconKind)
     return registry
 
 

@@ -1,3 +1,4 @@
+import dataclasses
 import warnings
 from importlib.metadata import EntryPoint
 
@@ -5,7 +6,8 @@ import pytest
 
 from aiflywheel.errors import InvalidInput, KindNotFound
 from aiflywheel.kernel.kinds import KindRegistry, _lazy, parse_params
-from aiflywheel.testing import BaselineKind, check_kind
+from aiflywheel.testing import BaselineKind, LexiconKind, check_kind
+from aiflywheel.testing.conformance import ConformanceError
 
 
 def test_our_kinds_come_from_entry_points():
@@ -46,3 +48,34 @@ def test_the_reference_kind_conforms(tmp_path):
 @pytest.mark.parametrize("name", KindRegistry.from_entry_points().names())
 def test_every_registered_kind_conforms(name, tmp_path):
     check_kind(KindRegistry.from_entry_points().get(name), workdir=tmp_path)
+
+
+def test_the_pretrained_reference_kind_conforms(tmp_path):
+    assert check_kind(LexiconKind(), workdir=tmp_path) == {}
+
+
+class _ServicelessKind(LexiconKind):
+    services = None
+
+
+class _BadServiceParamsKind(LexiconKind):
+    services = {"spelling": {"lexicon": "not a mapping"}}
+
+
+class _UntrainableWithoutPretrainingKind(BaselineKind):
+    @classmethod
+    def example(cls):
+        return dataclasses.replace(BaselineKind.example(), train=None)
+
+
+@pytest.mark.parametrize(
+    ("kind", "rule"),
+    [
+        (_ServicelessKind(), "needs services and install"),
+        (_BadServiceParamsKind(), "invalid parameters"),
+        (_UntrainableWithoutPretrainingKind(), "only a pretrained kind"),
+    ],
+)
+def test_conformance_names_what_a_pretrained_kind_breaks(kind, rule, tmp_path):
+    with pytest.raises((ConformanceError, InvalidInput), match=rule):
+        check_kind(kind, workdir=tmp_path)

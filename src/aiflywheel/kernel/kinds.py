@@ -24,6 +24,13 @@ The contract, checked for every registered kind by
 - ``feedback_rows(params, records)`` turns logged predictions and their feedback
   into training rows;
 - ``example()`` returns a tiny ``KindExample`` for the conformance suite.
+
+A pretrained kind (``pretrained = True``) also declares ``services``, endpoint name →
+params, the built-in endpoints the kernel installs and deploys at first start, and
+implements ``install(params, workdir)``: with no dataset, it writes what ``load`` needs
+(a manifest naming weights that ship in a package, a lexicon, ...) and returns a
+``TrainResult`` (its metrics may be empty). Its ``train`` may adapt the model from a
+dataset, or raise ``InvalidInput``.
 """
 
 from __future__ import annotations
@@ -111,9 +118,12 @@ class Predictor(Protocol):
 
 @dataclass(frozen=True)
 class KindExample:
-    """Tiny data for the conformance suite: train on it, predict a batch, send feedback."""
+    """Tiny data for the conformance suite: train on it, predict a batch, send feedback.
 
-    train: pa.Table
+    A pretrained kind that cannot be trained leaves ``train`` as ``None``: the suite installs it instead.
+    """
+
+    train: pa.Table | None
     params: dict[str, Any]
     batch: list[dict[str, Any]]
     bad_batch: list[dict[str, Any]]
@@ -143,6 +153,15 @@ class Kind(Protocol):
 
     @classmethod
     def example(cls) -> KindExample: ...
+
+
+@runtime_checkable
+class PretrainedKind(Kind, Protocol):
+    """A kind whose model ships pretrained: installed without a dataset, served as built-in endpoints."""
+
+    services: ClassVar[dict[str, dict[str, Any]]]
+
+    def install(self, params: BaseModel, workdir: Path) -> TrainResult: ...
 
 
 def parse_params(kind: Kind, raw: Mapping[str, Any]) -> BaseModel:

@@ -23,6 +23,7 @@ from aiflywheel.kernel.model_files import load_predictor
 from aiflywheel.kernel.predictions import Feedback, PredictionLog
 from aiflywheel.kernel.projects import DEFAULT_PROJECT, ensure_project
 from aiflywheel.kernel.registry import ModelRegistry, ModelVersion
+from aiflywheel.kernel.services import install_version, provision_services
 from aiflywheel.kernel.training import submit_training
 from aiflywheel.settings import Settings
 
@@ -85,6 +86,16 @@ class Platform:
 
     def train(self, kind: str, dataset: str, params: dict[str, Any], model: str | None = None) -> Job:
         return submit_training(self, kind, dataset, params, model=model)
+
+    def install(
+        self, kind: str, params: dict[str, Any], model: str | None = None, promote: bool = True
+    ) -> ModelVersion:
+        """Install a pretrained kind as the next version of ``model`` (champion unless ``promote`` is false)."""
+        return install_version(self, kind, params, model=model, promote=promote)
+
+    def provision_services(self) -> list[str]:
+        """Deploy the pretrained kinds' built-in services this project has never had; return their endpoints."""
+        return provision_services(self)
 
     def batch_predict(self, model: str, dataset: str, version: int | None = None, output: str | None = None) -> Job:
         return submit_batch_prediction(self, model, dataset, version=version, output=output)

@@ -26,3 +26,9 @@ def ensure_project(engine: Engine, name: str = DEFAULT_PROJECT) -> int:
     except IntegrityError:  # created meanwhile by another process
         with engine.connect() as conn:
             return conn.execute(query).scalar_one()
+
+
+def project_ids(engine: Engine) -> list[int]:
+    """Every project, oldest first."""
+    with engine.connect() as conn:
+        return list(conn.execute(select(projects.c.id).order_by(projects.c.id)).scalars())

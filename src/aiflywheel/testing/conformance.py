@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from aiflywheel.errors import InvalidInput
 from aiflywheel.kernel.ingest import ingest
 from aiflywheel.kernel.kinds import Kind, KindExample, Metric, TrainingData, TrainResult, parse_params
+from aiflywheel.kernel.names import check_name
 
 
 class ConformanceError(AssertionError):
@@ -73,6 +74,13 @@ def check_kind(kind: Kind, example: KindExample | None = None, workdir: Path | N
 
     with tempfile.TemporaryDirectory(dir=workdir) as scratch:
         root = Path(scratch)
+        if kind.pretrained:
+            result = _check_install(kind, params, example, root)
+        if example.train is None:
+            _expect(kind.pretrained, "only a pretrained kind may leave the example's train table out")
+            rows = kind.feedback_rows(params, example.feedback)
+            _expect_rows(rows)
+            return result.metrics
         pq.write_table(example.train, root / "train.parquet")
         (root / "ingest").mkdir()
         ingested = ingest(root / "train.parquet", root / "ingest")
@@ -91,21 +99,7 @@ def check_kind(kind: Kind, example: KindExample | None = None, workdir: Path | N
         )
         _expect(all(0.0 <= f <= 1.0 for f in progress.fractions), "progress fractions must lie in [0, 1]")
         json.dumps(result.metrics), json.dumps(result.summary)
-
-        moved = root / "moved"
-        shutil.copytree(model_dir, moved)
-        shutil.rmtree(model_dir)
-        predictor = kind.load(moved)
-        predictions = predictor.predict(example.batch)
-        _expect(
-            isinstance(predictions, list) and len(predictions) == len(example.batch),
-            "predict must return one output per input",
-        )
-        _expect(all(isinstance(p, dict) for p in predictions), "each prediction must be a dict")
-        json.dumps(predictions)
-        _expect(kind.load(moved).predict(example.batch) == predictions, "a reloaded predictor must predict the same")
-        _expect(predictor.predict([]) == [], "an empty batch must give an empty list")
-        _expect_invalid(lambda: predictor.predict(example.bad_batch), "a bad batch must be rejected")
+        predictor = _check_predictor(kind, model_dir, example, root)
 
         metrics = kind.evaluate(predictor, data, params)
         _expect(
@@ -114,8 +108,51 @@ def check_kind(kind: Kind, example: KindExample | None = None, workdir: Path | N
         )
 
         rows = kind.feedback_rows(params, example.feedback)
-        _expect(isinstance(rows, list) and all(isinstance(r, dict) for r in rows), "feedback_rows must return dicts")
-        _expect(len(rows) > 0, "the example's feedback must produce training rows")
+        _expect_rows(rows)
         known = set(data.column_names())
         _expect(all(set(r) <= known for r in rows), "feedback rows may only use the training data's columns")
     return result.metrics
+
+
+def _check_install(kind: Kind, params: BaseModel, example: KindExample, root: Path) -> TrainResult:
+    """A pretrained kind installs without a dataset, and its declared services take valid params."""
+    services = getattr(kind, "services", None)
+    _expect(
+        isinstance(services, dict) and callable(getattr(kind, "install", None)),
+        "a pretrained kind needs services and install",
+    )
+    for endpoint, service_params in services.items():
+        check_name(endpoint, "endpoint")
+        parse_params(kind, service_params)
+    model_dir = root / "installed"
+    model_dir.mkdir()
+    result = kind.install(params, model_dir)
+    _expect(isinstance(result, TrainResult), "install must return a TrainResult")
+    _expect(any(model_dir.iterdir()), "install must write what load needs into workdir")
+    json.dumps(result.metrics), json.dumps(result.summary)
+    _check_predictor(kind, model_dir, example, root)
+    return result
+
+
+def _check_predictor(kind: Kind, model_dir: Path, example: KindExample, root: Path):
+    """Load the model from a fresh directory, predict the example batch, and reject the bad one."""
+    moved = root / f"moved-{model_dir.name}"
+    shutil.copytree(model_dir, moved)
+    shutil.rmtree(model_dir)
+    predictor = kind.load(moved)
+    predictions = predictor.predict(example.batch)
+    _expect(
+        isinstance(predictions, list) and len(predictions) == len(example.batch),
+        "predict must return one output per input",
+    )
+    _expect(all(isinstance(p, dict) for p in predictions), "each prediction must be a dict")
+    json.dumps(predictions)
+    _expect(kind.load(moved).predict(example.batch) == predictions, "a reloaded predictor must predict the same")
+    _expect(predictor.predict([]) == [], "an empty batch must give an empty list")
+    _expect_invalid(lambda: predictor.predict(example.bad_batch), "a bad batch must be rejected")
+    return predictor
+
+
+def _expect_rows(rows) -> None:
+    _expect(isinstance(rows, list) and all(isinstance(r, dict) for r in rows), "feedback_rows must return dicts")
+    _expect(len(rows) > 0, "the example's feedback must produce training rows")

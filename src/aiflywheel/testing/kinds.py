@@ -95,3 +95,77 @@ class BaselineKind:
             bad_params={"target": "y", "sleep_seconds": -1},
             feedback=[FeedbackRecord(input={"x": 3}, output={"value": "a"}, feedback={"label": "b"})],
         )
+
+
+class LexiconParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lexicon: dict[str, str] = Field(default_factory=dict, description="word → replacement")
+
+
+class _LexiconPredictor:
+    def __init__(self, lexicon: dict[str, str]):
+        self.lexicon = lexicon
+
+    def predict(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        outputs = []
+        for index, row in enumerate(batch):
+            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+                raise InvalidInput(f"instance {index}: 'text' must be a string")
+            outputs.append({"text": " ".join(self.lexicon.get(word, word) for word in row["text"].split())})
+        return outputs
+
+
+class LexiconKind:
+    """A real but trivial pretrained kind: rewrites words through a lexicon, for tests of built-in services.
+
+    Its lexicon is a parameter, as a voice's lexicon or a translator's terminology would be:
+    changing it installs a new version.
+    """
+
+    name: ClassVar[str] = "lexicon"
+    description: ClassVar[str] = "Rewrites words through a lexicon (a pretrained kind for tests)."
+    pretrained: ClassVar[bool] = True
+    services: ClassVar[dict[str, dict[str, Any]]] = {"spelling": {"lexicon": {"colour": "color"}}}
+    Params: ClassVar[type[BaseModel]] = LexiconParams
+    input_schema: ClassVar[dict] = {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}
+    output_schema: ClassVar[dict] = {"type": "object", "properties": {"text": {"type": "string"}}}
+    primary_metric: ClassVar[Metric] = Metric("exact_match", True)
+
+    def validate(self, params: LexiconParams, columns: tuple[Column, ...]) -> None:
+        raise InvalidInput("kind 'lexicon' is pretrained: install it with a lexicon instead of training it")
+
+    def train(self, data: TrainingData, params: LexiconParams, progress, workdir: Path) -> TrainResult:
+        raise InvalidInput("kind 'lexicon' is pretrained: install it with a lexicon instead of training it")
+
+    def install(self, params: LexiconParams, workdir: Path) -> TrainResult:
+        (workdir / "lexicon.json").write_text(json.dumps(params.lexicon))
+        return TrainResult(metrics={}, primary_metric=self.primary_metric, summary={"words": len(params.lexicon)})
+
+    def load(self, workdir: Path) -> _LexiconPredictor:
+        return _LexiconPredictor(json.loads((workdir / "lexicon.json").read_text()))
+
+    def evaluate(self, predictor: _LexiconPredictor, data: TrainingData, params: LexiconParams) -> dict[str, float]:
+        rows = data.read(["text", "expected"]).to_pylist()
+        outputs = predictor.predict([{"text": row["text"]} for row in rows])
+        hits = [out["text"] == row["expected"] for out, row in zip(outputs, rows, strict=True)]
+        return {"exact_match": float(np.mean(hits)) if hits else 0.0}
+
+    def feedback_rows(self, params: LexiconParams, records: Iterable[FeedbackRecord]) -> list[dict[str, Any]]:
+        return [
+            {"text": r.input["text"], "expected": r.feedback["label"]}
+            for r in records
+            if isinstance(r.feedback.get("label"), str)
+        ]
+
+    @classmethod
+    def example(cls) -> KindExample:
+        return KindExample(
+            train=None,
+            params={"lexicon": {"colour": "color"}},
+            batch=[{"text": "a colour chart"}, {"text": "plain"}],
+            bad_batch=[{"text": 3}],
+            bad_params={"lexicon": ["not", "a", "mapping"]},
+            feedback=[
+                FeedbackRecord(input={"text": "grey"}, output={"text": "grey"}, feedback={"label": "gray"}),
+            ],
+        )

@@ -80,6 +80,8 @@ def test_train_without_wait_queues_the_job(flywheel, tmp_path):
         (("train", "tabular", "--dataset", "t", "--param", "oops"), "not key=value"),
         (("jobs", "show", "999"), "no job 999"),
         (("models", "show", "nope"), "no model named 'nope'"),
+        (("install", "tabular"), "not pretrained"),
+        (("install", "nokind", "--param", "a=1"), "known kinds: "),
     ],
 )
 def test_errors_print_one_line_and_exit_non_zero(flywheel, tmp_path, args, expected):

@@ -17,7 +17,7 @@ from aiflywheel.kernel.registry import ModelVersion
 from aiflywheel.kernel.serving import Serving
 from aiflywheel.kernel.worker import execute
 from aiflywheel.settings import Settings
-from aiflywheel.testing import BaselineKind
+from aiflywheel.testing import BaselineKind, LexiconKind
 
 MODEL = DEMO_DATASET  # a model takes its dataset's name
 ENDPOINT = "cancer"
@@ -64,6 +64,7 @@ def world(tmp_path_factory, module_store_url):
     settings = Settings.build(home=home, store=module_store_url, executor="thread", workers=1, environ={})
     kinds = KindRegistry.from_entry_points()
     kinds.add(BaselineKind)
+    kinds.add(LexiconKind)
     platform = Platform(settings, kinds)
     seed_demo(platform)
     job_id = train(platform, "tabular", DEMO_DATASET, {"target": "diagnosis"})

@@ -146,3 +146,26 @@ def test_keys_are_created_listed_and_revoked_by_an_admin(world):
     assert world.call("admin", "DELETE", "/v1/keys/nosuchkey").status_code == 404
     bad_role = world.call("admin", "POST", "/v1/keys", json={"role": "root"})
     assert bad_role.status_code == 400 and bad_role.json()["error"]["code"] == "invalid_input"
+
+
+def test_a_pretrained_kind_is_installed_as_a_new_champion_its_endpoint_follows(world):
+    assert world.platform.provision_services() == ["spelling"]
+    before = world.call("reader", "POST", "/v1/endpoints/spelling/invocations", json={"instances": [{"text": "grey"}]})
+    assert before.json()["predictions"] == [{"text": "grey"}]
+
+    body = {"kind": "lexicon", "params": {"lexicon": {"grey": "gray"}}}
+    assert world.call("reader", "POST", "/v1/models/spelling/install", json=body).status_code == 403
+    installed = world.call("writer", "POST", "/v1/models/spelling/install", json=body)
+    assert installed.status_code == 201
+    assert (installed.json()["version"], installed.json()["stage"]) == (2, "champion")
+    after = world.call("reader", "POST", "/v1/endpoints/spelling/invocations", json={"instances": [{"text": "grey"}]})
+    assert after.json()["predictions"] == [{"text": "gray"}]
+
+    not_pretrained = world.call("writer", "POST", "/v1/models/x/install", json={"kind": "tabular"})
+    assert not_pretrained.status_code == 400 and "not pretrained" in not_pretrained.json()["error"]["message"]
+    bad_params = world.call(
+        "writer", "POST", "/v1/models/x/install", json={"kind": "lexicon", "params": {"lexicon": 1}}
+    )
+    assert bad_params.status_code == 400 and "lexicon" in bad_params.json()["error"]["message"]
+    unknown = world.call("writer", "POST", "/v1/models/x/install", json={"kind": "nokind"})
+    assert unknown.status_code == 404

@@ -39,7 +39,7 @@ from aiflywheel.kernel.registry import ModelVersion, Stage
 from aiflywheel.kernel.serving import Invocation, Serving
 from aiflywheel.kernel.worker import WorkerPool
 from aiflywheel.settings import Settings
-from aiflywheel.testing import BaselineKind
+from aiflywheel.testing import BaselineKind, LexiconKind
 
 URL = "http://flywheel.test"
 TINY = "x,y\n" + "".join(f"{i},{'a' if i % 3 else 'b'}\n" for i in range(30))
@@ -52,6 +52,7 @@ def server(tmp_path_factory, module_store_url):
     settings = Settings.build(home=home, store=module_store_url, executor="thread", workers=1, environ={})
     kinds = KindRegistry.from_entry_points()
     kinds.add(BaselineKind)
+    kinds.add(LexiconKind)
     platform = Platform(settings, kinds)
     serving = Serving(
         platform.engine, platform.artifacts, platform.kinds, home / "cache" / "models", platform.prediction_log.start()
@@ -165,6 +166,15 @@ def test_promote(client, deployed):
     assert client.models.promote("promoted", version).stage == Stage.CHAMPION
     with pytest.raises(InvalidInput, match="stage"):
         client.models.promote("promoted", version, "boss")
+
+
+def test_install_a_pretrained_kind_and_serve_it(client):
+    installed = client.models.install("lexicon", {"lexicon": {"grey": "gray"}}, model="words")
+    assert (installed.model, installed.version, installed.stage) == ("words", 1, Stage.CHAMPION)
+    client.deploy("words")
+    assert client.predict("words", [{"text": "grey sky"}]).predictions == [{"text": "gray sky"}]
+    with pytest.raises(InvalidInput, match="not pretrained"):
+        client.models.install("baseline", {"target": "y"})
 
 
 def test_deploy_predict_and_feedback(client, deployed):

@@ -19,6 +19,7 @@ def list_(ctx: typer.Context, json: JsonOption = False) -> None:
             "name": kind.name,
             "description": kind.description,
             "pretrained": kind.pretrained,
+            "services": sorted(getattr(kind, "services", {})),
             "primary_metric": kind.primary_metric.name,
             "params": kind.Params.model_json_schema(),
         }

@@ -1,4 +1,5 @@
-"""``flywheel train KIND --dataset NAME [--target COL] [--entity COL] [--time COL] [--param k=v] [--wait]``."""
+"""``flywheel train KIND --dataset NAME [--target COL] [--entity COL] [--time COL] [--param k=v] [--wait]``
+and ``flywheel install KIND``."""
 
 from __future__ import annotations
 
@@ -51,6 +52,24 @@ def train(
         version = fw.models.get(job.result["model"], job.result["version"])
         console.print(f"registered [bold]{version.ref}[/] (stage {version.stage.value}, dataset {version.dataset})")
         metrics_table(version)
+
+
+def install(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help="A pretrained kind, e.g. tts (see `flywheel kinds list`)")],
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="A kind parameter as key=value (value may be JSON)")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Model name to install as (default: the kind's name)")] = None,
+    promote: Annotated[bool, typer.Option(help="Make the new version champion, so endpoints switch to it")] = True,
+    json: JsonOption = False,
+) -> None:
+    """Install a pretrained kind with these parameters as a new model version (a lexicon, hotwords, ...)."""
+    version = platform(ctx).install(kind, parse_params(param or []), model=model, promote=promote)
+    if json:
+        as_json(version)
+        return
+    console.print(f"installed [bold]{version.ref}[/] (stage {version.stage.value})")
 
 
 def follow(fw: Platform, job: Job, wait: bool, json: bool, hint: str) -> Job | None:

@@ -21,6 +21,8 @@ from aiflywheel.interfaces.rest import create_app
 from aiflywheel.kernel.demo import DEMO_DATASET, seed_demo_in_process
 from aiflywheel.kernel.flywheel import FlywheelLoop
 from aiflywheel.kernel.keys import Keys, Role
+from aiflywheel.kernel.platform import Platform
+from aiflywheel.kernel.projects import project_ids
 from aiflywheel.kernel.serving import Serving
 from aiflywheel.kernel.worker import WorkerPool
 
@@ -39,6 +41,10 @@ def up(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on")] = 8080,
     workers: Annotated[int | None, typer.Option(min=1, help="Jobs run at once (default: the number of cores)")] = None,
     demo: Annotated[bool, typer.Option(help="Create the demo dataset on first start")] = True,
+    services: Annotated[
+        bool,
+        typer.Option(help="Install and deploy the built-in services (speech, vision, language, ...) on first start"),
+    ] = True,
 ) -> None:
     """Serve the REST API (OpenAPI at /docs) and run the job workers until Ctrl-C."""
     cli = state(ctx)
@@ -57,6 +63,8 @@ def up(
     if demo and DEMO_DATASET not in {d.name for d in fw.datasets.list()}:
         for ref in executor.submit(seed_demo_in_process, fw.settings).result():
             console.print(f"demo dataset [bold]{ref}[/] ready")
+    if services:
+        _provision_services(fw)
     serving = Serving(fw.engine, fw.artifacts, fw.kinds, fw.model_cache, fw.prediction_log.start())
     app = create_app(fw, serving, max_body_bytes=fw.settings.max_body_bytes)
     stop = threading.Event()
@@ -86,6 +94,13 @@ def up(
             thread.join()
         serving.close()
         console.print("Flywheel stopped.")
+
+
+def _provision_services(fw: Platform) -> None:
+    for project_id in project_ids(fw.engine):
+        created = fw.in_project(project_id).provision_services()
+        if created:
+            console.print(f"services ready: {', '.join(created)}", highlight=False, soft_wrap=True)
 
 
 def _say(message: str) -> None:

@@ -176,6 +176,21 @@ def promote(model: str, version: int, body: PromoteRequest, request: Request, pl
     return promoted
 
 
+class InstallRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    promote: bool = Field(default=True, description="Make the new version champion (endpoints switch at once)")
+
+
+@router.post("/models/{model}/install", status_code=201, tags=["models"])
+def install(model: str, body: InstallRequest, request: Request, platform: ProjectPlatform, _: Writer) -> ModelVersion:
+    """Install a pretrained kind (speech, vision, language, ...) with these params as the next version of ``model``."""
+    installed = platform.install(body.kind, body.params, model=model, promote=body.promote)
+    request.app.state.api.serving.forget_routes()
+    return installed
+
+
 # -- keys -------------------------------------------------------------------
 
 

@@ -167,6 +167,13 @@ class ModelsApi:
         path = f"/v1/models/{segment(model)}/versions/{int(version)}/promote"
         return self._client.post(path, ModelVersion, {"stage": str(stage)})
 
+    def install(
+        self, kind: str, params: dict[str, Any] | None = None, model: str | None = None, promote: bool = True
+    ) -> ModelVersion:
+        """Install a pretrained kind with ``params`` as the next version of ``model`` (default: the kind's name)."""
+        body = {"kind": kind, "params": params or {}, "promote": promote}
+        return self._client.post(f"/v1/models/{segment(model or kind)}/install", ModelVersion, body)
+
 
 class EndpointsApi:
     """``client.endpoints``: models served over REST (create them with ``client.deploy``)."""

@@ -16,7 +16,7 @@ from aiflywheel.kernel.kinds import Metric, Progress, TrainResult
 from aiflywheel.kinds.forecaster import backtest
 from aiflywheel.kinds.forecaster.candidates import forecast_all, future_covariates
 from aiflywheel.kinds.forecaster.metrics import mase_scale
-from aiflywheel.kinds.forecaster.params import ForecasterParams
+from aiflywheel.kinds.forecaster.params import GLOBAL, ForecasterParams
 from aiflywheel.kinds.forecaster.predictor import (
     FORECASTS_FILE,
     FORMAT,
@@ -60,15 +60,19 @@ def fit(panel: Panel, p: ForecasterParams, progress: Progress, workdir: Path) ->
             chosen.setdefault(uid, tested.default(p, flag))
         residuals = tested.residuals
     default = chosen[next(iter(chosen))] if chosen else list(p.models)
-    progress(0.7, f"fitting {len(p.models)} models on all {n_series} series")
+    # Only the models some series combines are refitted on all the data: the backtest already ruled out the rest.
+    # The global model stays whenever it is a candidate: it also answers unseen series and what-ifs.
+    combined = {name for picked in [default, *chosen.values()] for name in picked}
+    used = [name for name in p.models if name in combined or name == GLOBAL]
+    progress(0.7, f"fitting {len(used)} models on all {n_series} series")
     future = future_covariates(panel, panel.frame, horizon, panel.future) if p.covariates else None
-    final = forecast_all(panel, panel.frame, future, p, horizon, n_jobs)
+    final = forecast_all(panel, panel.frame, future, p.model_copy(update={"models": used}), horizon, n_jobs)
     progress(0.9, "combining and writing the model")
     forecasts = final.frame
     ids = forecasts["unique_id"].to_numpy()
     members = [chosen.get(uid, default) for uid in ids]
-    stacked = forecasts[list(p.models)].to_numpy(dtype="float64")
-    mask = np.array([[name in picked for name in p.models] for picked in members])
+    stacked = forecasts[used].to_numpy(dtype="float64")
+    mask = np.array([[name in picked for name in used] for picked in members])
     with np.errstate(all="ignore"):
         point = np.nanmean(np.where(mask, stacked, np.nan), axis=1)
         lost = ~np.isfinite(point)  # every member failed on this series: the other models stand in
@@ -117,6 +121,7 @@ def fit(panel: Panel, p: ForecasterParams, progress: Progress, workdir: Path) ->
         "selection": p.selection,
         "model_ranking": tested.orders.get(False, []) if tested else list(p.models),
         "model_ranking_intermittent": tested.orders.get(True, []) if tested else [],
+        "models_refitted": used,
         "members_used": _usage([chosen.get(uid, default) for uid in series["unique_id"]]),
         "dropped_series": dict(list(panel.dropped.items())[:50]),
         "clip_at_zero": clip,
