@@ -66,9 +66,9 @@ class Quiet:
         pass
 
 
-def timed(fit):
+def timed(fit, repeats: int):
     seconds, result = [], None
-    for _ in range(REPEATS):
+    for _ in range(repeats):
         start = time.perf_counter()
         result = fit()
         seconds.append(time.perf_counter() - start)
@@ -85,17 +85,19 @@ def as_categories(frame: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def peers(train: pd.DataFrame, test: pd.DataFrame, target: str) -> dict[str, tuple[float, np.ndarray]]:
+def peers(train: pd.DataFrame, test: pd.DataFrame, target: str, repeats: int) -> dict[str, tuple[float, np.ndarray]]:
     x_train = as_categories(train.drop(columns=[target]), train)
     x_test = as_categories(test.drop(columns=[target]), train)
     results = {}
     for name, options in (("LightGBM defaults", {}), ("LightGBM balanced", {"class_weight": "balanced"})):
-        seconds, model = timed(lambda o=options: lgb.LGBMClassifier(verbose=-1, **o).fit(x_train, train[target]))
+        seconds, model = timed(
+            lambda o=options: lgb.LGBMClassifier(verbose=-1, **o).fit(x_train, train[target]), repeats
+        )
         results[name] = (seconds, model.predict_proba(x_test)[:, 1])
     return results
 
 
-def ours(train: pd.DataFrame, test: pd.DataFrame, target: str, exclude: list[str], work: Path):
+def ours(train: pd.DataFrame, test: pd.DataFrame, target: str, exclude: list[str], work: Path, repeats: int):
     pq.write_table(pa.Table.from_pandas(train, preserve_index=False), work / "train.parquet")
     ingested = ingest(work / "train.parquet", work / "ingest")
     data = TrainingData(ingested.path, ingested.columns)
@@ -108,7 +110,7 @@ def ours(train: pd.DataFrame, test: pd.DataFrame, target: str, exclude: list[str
         kind.train(data, params, Quiet(), model_dir)
         return model_dir
 
-    seconds, model_dir = timed(fit)
+    seconds, model_dir = timed(fit, repeats)
     predictor = kind.load(model_dir)
     events = test.drop(columns=[target]).to_dict("records")
     scores = np.array([p["score"] for p in predictor.score(predictor.detector.check(events), None, explain=False)])
@@ -208,8 +210,6 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=REPEATS, help="fits per model; train s is their median")
     parser.add_argument("--skip-endpoint", action="store_true")
     args = parser.parse_args()
-    global REPEATS
-    REPEATS = args.repeats
     lines = [
         "| dataset | model | PR-AUC | ROC-AUC | recall @1% FPR | recall @5% FPR | train s |",
         "|---|---|---|---|---|---|---|",
@@ -219,9 +219,9 @@ def main() -> None:
         frame = pd.read_csv(path)
         train, test = train_test_split(frame, test_size=0.2, stratify=frame[target], random_state=0)
         train, test = train.drop(columns=exclude), test.drop(columns=exclude)
-        results = peers(train, test, target)
+        results = peers(train, test, target, args.repeats)
         with tempfile.TemporaryDirectory() as scratch:
-            results["fraud kind"] = ours(train, test, target, [], Path(scratch))
+            results["fraud kind"] = ours(train, test, target, [], Path(scratch), args.repeats)
         for model, (seconds, scores) in results.items():
             m = quality(test[target].to_numpy(), scores)
             lines.append(
