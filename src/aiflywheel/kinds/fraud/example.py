@@ -73,7 +73,7 @@ PARAMS = {
     "time_column": "ts",
     "amount_column": "amount",
     "learning_rate": 0.1,
-    "max_rounds": 300,
+    "max_rounds": 100,
     "early_stopping_rounds": 30,
     "min_child_samples": 10,
 }
