@@ -14,8 +14,8 @@ learn from the same 80% and are scored on the same 20%:
 
 ``PolicyNumber`` (vehicle claims) is a row id and excluded for everyone. Metrics:
 PR-AUC (average precision), ROC-AUC, recall at 1% and 5% false-positive rate, training
-seconds (median of ``--repeats``, 3). Then the detector of ``--endpoint-set`` (vehicle claims) is served by ``flywheel up``
-and 8 client threads, each on its own connection, send one event per request; the
+seconds (median of ``--repeats``, 3). Then the detector of ``--endpoint-set`` (vehicle claims)
+is served by ``flywheel up`` and 8 client threads, each on its own connection, send one event per request; the
 table gives p50 / p99 latency and the resident memory the served detector added.
 """
 
