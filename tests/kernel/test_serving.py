@@ -204,3 +204,13 @@ def test_close_writes_the_log(platform, serving, spied):
     serving.close()
     assert serving.log.pending() == 0 and serving.loaded() == []
     assert platform.prediction_log.get(platform.project_id, answer.prediction_ids[0]).input == {"x": 1}
+
+
+def test_failed_requests_are_counted_for_their_endpoint(platform, serving, spied):
+    assert serving.failures(platform.project_id, spied.id) == []
+    with pytest.raises(KindFailed):
+        invoke(serving, platform, [{"boom": True}])
+    invoke(serving, platform, [{"x": 1}])
+    failed = serving.failures(platform.project_id, spied.id)
+    assert len(failed) == 1 and failed[0].tzinfo is not None
+    assert serving.failures(platform.project_id, spied.id + 1) == []

@@ -24,6 +24,7 @@ from aiflywheel.kernel.predictions import Feedback, PredictionLog
 from aiflywheel.kernel.projects import DEFAULT_PROJECT, ensure_project
 from aiflywheel.kernel.registry import ModelRegistry, ModelVersion
 from aiflywheel.kernel.services import install_version, provision_services
+from aiflywheel.kernel.traffic import Traffic
 from aiflywheel.kernel.training import submit_training
 from aiflywheel.settings import Settings
 
@@ -60,6 +61,7 @@ class Platform:
         self.prediction_log = prediction_log or PredictionLog(self.engine)
         self.feedback = Feedback(self.engine, self.project_id, self.prediction_log)
         self.flywheel = Flywheel(self)
+        self.traffic = Traffic(self.engine, self.project_id)
         self._predictors: dict[str, Predictor] = {}
 
     def close(self) -> None:

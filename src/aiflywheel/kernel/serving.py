@@ -23,6 +23,7 @@ import queue
 import random
 import threading
 import time
+from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,8 @@ from aiflywheel.kernel.predictions import PredictionLog, new_invocation_id, pred
 from aiflywheel.kernel.registry import ModelRegistry, ModelVersion
 
 logger = logging.getLogger(__name__)
+
+MAX_FAILURES_KEPT = 10_000
 
 
 class Invocation(BaseModel):
@@ -209,6 +212,8 @@ class Serving:
         self._loaded: dict[int, _Loaded] = {}
         self._load_lock = threading.Lock()
         self._random = random.Random()
+        # When each endpoint's model last failed a request (kept in memory: the prediction log holds successes).
+        self._failures: dict[tuple[int, int], deque] = {}
 
     def route(self, project_id: int, endpoint: str) -> Route:
         """The endpoint's current route, re-read from the store at most every ``route_seconds``."""
@@ -237,6 +242,10 @@ class Serving:
         self._loaded_version(route.champion, route.endpoint.config)
         if route.challenger is not None and route.endpoint.config.challenger_mode != "off":
             self._loaded_version(route.challenger, route.endpoint.config)
+
+    def failures(self, project_id: int, endpoint_id: int) -> list:
+        """When the endpoint's model failed a request in this process (the latest ``MAX_FAILURES_KEPT``)."""
+        return list(self._failures.get((project_id, endpoint_id), ()))
 
     def forget_routes(self) -> None:
         """Re-read every route on next use (after a deploy or promotion in this process)."""
@@ -267,6 +276,9 @@ class Serving:
         def finish(done: Future | asyncio.Future) -> None:
             error = done.exception()
             if error is not None:
+                self._failures.setdefault((project_id, route.endpoint.id), deque(maxlen=MAX_FAILURES_KEPT)).append(
+                    now()
+                )
                 _settle(answer, loop, error=error)
                 return
             outputs = done.result()

@@ -2,11 +2,14 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 
 import pytest
 
+from aiflywheel.errors import Conflict
+from aiflywheel.interfaces.cli.up import _check_port_free
 from aiflywheel.kernel.jobs import JobState
 from aiflywheel.kernel.platform import Platform
 from aiflywheel.settings import Settings
@@ -84,3 +87,16 @@ def test_up_seeds_demo_data_runs_jobs_and_survives_a_crash(home, fw, store_url, 
 
 def _has_dataset(fw, name):
     return any(d.name == name for d in fw.datasets.list())
+
+
+def test_a_port_is_busy_while_listened_on_and_free_again_right_after():
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    with pytest.raises(Conflict, match=f"port {port} on 127.0.0.1 is already in use"):
+        _check_port_free("127.0.0.1", port)
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = listener.accept()
+    accepted.close()  # the side that closes first keeps the port in TIME_WAIT
+    client.close()
+    listener.close()
+    _check_port_free("127.0.0.1", port)

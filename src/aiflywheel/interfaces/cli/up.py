@@ -77,15 +77,16 @@ def up(
     for thread in background:
         thread.start()
     url = f"http://{host}:{port}"
-    console.print(
-        f"Flywheel is up at {url} (API docs: {url}/docs) — home {fw.settings.home}, "
+    greeting = (
+        f"Flywheel is up at {url} (API docs: {url}/docs, console: {url}/) — home {fw.settings.home}, "
         f"{executor.slots} job worker(s). Stop with Ctrl-C.\n"
-        f"Try: flywheel train tabular --dataset {DEMO_DATASET} --target diagnosis --wait",
-        highlight=False,
-        soft_wrap=True,
+        f"Try: flywheel train tabular --dataset {DEMO_DATASET} --target diagnosis --wait"
     )
     gc.freeze()  # everything imported so far lives as long as the server: no need to rescan it
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
+    # Say "up" only once the socket accepts connections: a script waiting for the line can connect at once.
+    background.append(threading.Thread(target=_greet_when_listening, args=(server, greeting, stop), daemon=True))
+    background[-1].start()
     try:
         server.run()
     finally:
@@ -94,6 +95,13 @@ def up(
             thread.join()
         serving.close()
         console.print("Flywheel stopped.")
+
+
+def _greet_when_listening(server: uvicorn.Server, greeting: str, stop: threading.Event) -> None:
+    while not server.started:
+        if stop.wait(0.05):
+            return
+    _say(greeting)
 
 
 def _provision_services(fw: Platform) -> None:
@@ -124,6 +132,8 @@ def _turn_flywheel(loop: FlywheelLoop, stop: threading.Event) -> None:
 
 def _check_port_free(host: str, port: int) -> None:
     probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    # As uvicorn binds: a port whose last server just stopped (connections in TIME_WAIT) is free.
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         probe.bind((host, port))
     except OSError as exc:

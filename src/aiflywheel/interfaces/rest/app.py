@@ -7,6 +7,7 @@ from importlib.metadata import version
 
 from fastapi import FastAPI
 
+from aiflywheel.interfaces.console.install import UPLOAD_PATHS, install_console
 from aiflywheel.interfaces.rest import errors
 from aiflywheel.interfaces.rest.auth import Authenticator
 from aiflywheel.interfaces.rest.flywheel import router as flywheel_router
@@ -36,8 +37,9 @@ def create_app(
     serving: Serving,
     max_body_bytes: int = 10 * 1024 * 1024,
     max_upload_bytes: int = 2 * 1024**3,
+    console: bool = True,
 ) -> FastAPI:
-    """The REST API over ``platform``; invocations go through ``serving``."""
+    """The REST API over ``platform``; invocations go through ``serving``; the web console at ``/``."""
     app = FastAPI(
         title="Flywheel",
         version=version("aiflywheel"),
@@ -55,5 +57,12 @@ def create_app(
     def healthz() -> dict:
         return {"status": "ok", "version": app.version}
 
-    app.add_middleware(BodyLimit, max_body=max_body_bytes, max_upload=max_upload_bytes)
+    if console:
+        install_console(app, platform.settings.home / "console.secret")
+    app.add_middleware(
+        BodyLimit,
+        max_body=max_body_bytes,
+        max_upload=max_upload_bytes,
+        upload_paths=("/v1/datasets", *UPLOAD_PATHS),
+    )
     return app

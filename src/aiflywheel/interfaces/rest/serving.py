@@ -21,7 +21,7 @@ from aiflywheel.interfaces.rest.deps import ProjectPlatform, Writer
 from aiflywheel.kernel.endpoints import Endpoint
 from aiflywheel.kernel.predictions import FeedbackRecord, FeedbackRequest
 from aiflywheel.kernel.registry import ModelVersion
-from aiflywheel.kernel.serving import Invocation
+from aiflywheel.kernel.serving import Invocation, Serving
 
 router = APIRouter(prefix="/v1")
 
@@ -99,17 +99,20 @@ async def invoke(name: str, request: Request) -> Response:
     """Predict a batch of instances with the endpoint's champion (or challenger, by its routing)."""
     api = request.app.state.api
     caller = api.auth(request)  # called directly, not as a dependency: this route is the hot path
-    instances = _instances(await request.body())
-    serving = api.serving
-    if not serving.ready(caller.project_id, name):  # route lookups and model loading block: keep them off the loop
-        await asyncio.to_thread(serving.prepare, caller.project_id, name)
-    result: Invocation = await serving.invoke(caller.project_id, name, instances, loop=asyncio.get_running_loop())
-    body = {
+    body = await predict(api.serving, caller.project_id, name, _instances(await request.body()))
+    return Response(orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
+
+
+async def predict(serving: Serving, project_id: int, name: str, instances: list[Any]) -> dict[str, Any]:
+    """Invoke endpoint ``name`` of the project: the one serving path of the REST API and the console."""
+    if not serving.ready(project_id, name):  # route lookups and model loading block: keep them off the loop
+        await asyncio.to_thread(serving.prepare, project_id, name)
+    result: Invocation = await serving.invoke(project_id, name, instances, loop=asyncio.get_running_loop())
+    return {
         "predictions": result.predictions,
         "prediction_ids": result.prediction_ids,
         "model_version": result.model_version,
     }
-    return Response(orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
 
 
 def _instances(body: bytes) -> list[Any]:

@@ -67,5 +67,7 @@ def forecast(frame: pd.DataFrame, names: list[str], season: int, horizon: int, f
         # AutoETS and AutoARIMA divide by zero while scoring degenerate candidates (a flat or very short
         # series) and discard those candidates; under warnings-as-errors the whole model would fail instead.
         warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"statsforecast\.")
+        # The approximate order search reports optimizer hiccups on candidates it then discards.
+        warnings.filterwarnings("ignore", message="possible convergence problem", category=UserWarning)
         result = engine.forecast(df=frame[["unique_id", "ds", "y"]], h=horizon)
     return result.reset_index(drop=True)
