@@ -39,8 +39,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from aiflywheel.kernel.kinds import Column, TrainingData, parse_params
+from aiflywheel.kinds.components.splits import split_rows
 from aiflywheel.kinds.tabular import TabularKind
-from aiflywheel.kinds.tabular.splits import split_rows
 
 FRAUD = Path(__file__).resolve().parents[2] / "shared" / "data" / "fraud"
 DATASETS = [

@@ -16,9 +16,9 @@ from sklearn.metrics import roc_auc_score
 
 from aiflywheel.errors import InvalidInput
 from aiflywheel.kernel.kinds import Column, FeedbackRecord, Kind, TrainingData, parse_params
+from aiflywheel.kinds.components.splits import split_rows
 from aiflywheel.kinds.tabular import TabularKind, TabularParams
 from aiflywheel.kinds.tabular.features import FeaturePipeline
-from aiflywheel.kinds.tabular.splits import split_rows
 
 FRAUD = Path(__file__).resolve().parents[3] / "shared" / "data" / "fraud"
 VEHICLE = FRAUD / "vehicle_claims_dev.csv"

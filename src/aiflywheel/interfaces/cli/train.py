@@ -1,4 +1,5 @@
-"""``flywheel train KIND --dataset NAME [--target COL] [--param k=v] [--wait]`` and ``flywheel install KIND``."""
+"""``flywheel train KIND --dataset NAME [--target COL] [--entity COL] [--time COL] [--param k=v] [--wait]``
+and ``flywheel install KIND``."""
 
 from __future__ import annotations
 
@@ -24,6 +25,12 @@ def train(
     kind: Annotated[str, typer.Argument(help="What to train, e.g. tabular (see `flywheel kinds list`)")],
     dataset: Annotated[str, typer.Option(help="Dataset to train on (its latest version)")],
     target: Annotated[str | None, typer.Option(help="Column to predict (shortcut for --param target=COL)")] = None,
+    entity: Annotated[
+        str | None, typer.Option(help="Column naming who an event belongs to (shortcut for --param entity_column=COL)")
+    ] = None,
+    time_column: Annotated[
+        str | None, typer.Option("--time", help="Column ordering rows in time (shortcut for --param time_column=COL)")
+    ] = None,
     param: Annotated[
         list[str] | None, typer.Option("--param", "-p", help="A kind parameter as key=value (value may be JSON)")
     ] = None,
@@ -35,8 +42,10 @@ def train(
 ) -> None:
     """Queue a training job; with --wait, run it and print the metrics against the baseline."""
     params = parse_params(param or [])
-    if target is not None:
-        params["target"] = target
+    # Shortcuts for parameters several kinds share; a kind without them refuses them, naming the field.
+    for name, value in (("target", target), ("entity_column", entity), ("time_column", time_column)):
+        if value is not None:
+            params[name] = value
     fw = platform(ctx)
     job = follow(fw, fw.train(kind, dataset, params, model=model), wait, json, "`flywheel jobs show {id}` follows it")
     if job is not None and not json:

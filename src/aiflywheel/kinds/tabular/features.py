@@ -29,7 +29,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from aiflywheel.errors import InvalidInput
-from aiflywheel.kinds.tabular.values import category_key, is_missing, to_flag, to_float, to_timestamp
+from aiflywheel.kinds.components.values import category_key, is_missing, to_flag, to_float, to_timestamp
 
 MAX_CATEGORIES = 1000
 MIN_ROWS_FOR_IDENTIFIER = 20

@@ -8,10 +8,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from aiflywheel.errors import InvalidInput, KindFailed
+from aiflywheel.errors import InvalidInput
 from aiflywheel.kernel.kinds import (
     Column,
     FeedbackRecord,
@@ -21,6 +20,9 @@ from aiflywheel.kernel.kinds import (
     TrainingData,
     TrainResult,
 )
+from aiflywheel.kinds.components.splits import Split, split_rows
+from aiflywheel.kinds.components.tables import coerce_params, listing, read_frame
+from aiflywheel.kinds.components.values import is_missing, to_timestamp
 from aiflywheel.kinds.tabular.boosting import fit_booster, importance
 from aiflywheel.kinds.tabular.example import make_example
 from aiflywheel.kinds.tabular.features import FeaturePipeline
@@ -32,9 +34,7 @@ from aiflywheel.kinds.tabular.metrics import (
 )
 from aiflywheel.kinds.tabular.params import TabularParams
 from aiflywheel.kinds.tabular.predictor import TabularPredictor
-from aiflywheel.kinds.tabular.splits import Split, split_rows
 from aiflywheel.kinds.tabular.target import Target, fit_target
-from aiflywheel.kinds.tabular.values import is_missing, to_timestamp
 
 MIN_ROWS = 20
 MIN_ROWS_PER_CLASS = 3  # binary: one each for training, validation and test
@@ -86,7 +86,7 @@ class TabularKind:
         """Raise ``InvalidInput`` if the params name columns the dataset lacks or leave no features."""
         p = _params(params)
         names = [column.name for column in columns]
-        available = _listing(names)
+        available = listing(names)
 
         def require(column: str, role: str) -> None:
             if column not in names:
@@ -114,7 +114,7 @@ class TabularKind:
         p = _params(params)
         self.validate(p, data.columns)
         progress(0.0, "reading the dataset")
-        frame = _read(data)
+        frame = read_frame(data)
         target = fit_target(frame[p.target], p.task, p.positive_class)
         y = target.encode(frame[p.target])
         keep = ~np.isnan(y)
@@ -183,10 +183,10 @@ class TabularKind:
         saw, counted in ``n_unknown_label``.
         """
         p = _params(params)
-        frame = _read(data)
+        frame = read_frame(data)
         if p.target not in frame.columns:
             raise InvalidInput(
-                f"target column {p.target!r} is not in the dataset; available: {_listing(list(frame.columns))}"
+                f"target column {p.target!r} is not in the dataset; available: {listing(list(frame.columns))}"
             )
         target = predictor.target
         y = target.encode(frame[p.target])
@@ -228,20 +228,7 @@ class TabularKind:
 
 
 def _params(params: BaseModel | Mapping[str, Any]) -> TabularParams:
-    if isinstance(params, TabularParams):
-        return params
-    raw = params.model_dump() if isinstance(params, BaseModel) else dict(params)
-    try:
-        return TabularParams.model_validate(raw)
-    except ValidationError as exc:
-        raise InvalidInput(f"invalid parameters for kind 'tabular': {exc}") from exc
-
-
-def _read(data: TrainingData) -> pd.DataFrame:
-    try:
-        return data.to_pandas()
-    except (pa.ArrowException, OSError) as exc:
-        raise KindFailed(f"could not read the dataset at {data.path}: {exc}") from exc
+    return coerce_params(params, TabularParams, "tabular")
 
 
 def _split(frame: pd.DataFrame, y: np.ndarray, target: Target, p: TabularParams) -> Split:
@@ -286,11 +273,6 @@ def _metrics(predictor: TabularPredictor, raw: np.ndarray, y: np.ndarray) -> dic
 
 def _usable(value: Any) -> bool:
     return not is_missing(value) and not (isinstance(value, str) and not value.strip())
-
-
-def _listing(names: list[str], limit: int = 50) -> str:
-    shown = ", ".join(repr(name) for name in names[:limit])
-    return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
 
 
 def _reasons(dropped: Mapping[str, str]) -> str:

@@ -11,7 +11,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from aiflywheel.errors import InvalidInput
-from aiflywheel.kinds.tabular.values import category_key, is_missing, to_float
+from aiflywheel.kinds.components.values import category_key, is_missing, to_float
 
 MAX_AUTO_CLASSES = 20  # a numeric target with more distinct integers is a regression target
 MAX_CLASSES = 200

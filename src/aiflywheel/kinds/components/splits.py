@@ -1,4 +1,4 @@
-"""Row splits: held-out test rows for the metrics, validation rows for early stopping."""
+"""Row splits: held-out test rows for the metrics, validation rows for early stopping (tabular, fraud)."""
 
 from __future__ import annotations
 

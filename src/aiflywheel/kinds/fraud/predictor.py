@@ -1,0 +1,188 @@
+"""The detector's files and the predictor that scores events with them.
+
+A detector directory holds ``model.txt`` (LightGBM's text format), ``detector.json``
+(event type, feature encodings, calibration, thresholds, rules) and ``history.json``
+(each entity's recent events at the end of training). No pickle.
+
+The predictor keeps the entity history in memory: it starts from ``history.json`` and
+records every event it scores, so an entity's behaviour features see both its
+training events and the events scored since. Evaluation starts from a fresh copy of
+the shipped history and never touches the live one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+
+from aiflywheel.errors import InvalidInput, KindFailed
+from aiflywheel.kinds.fraud.events import EventSchema
+from aiflywheel.kinds.fraud.features import EventEncoder
+from aiflywheel.kinds.fraud.history import History, observation
+from aiflywheel.kinds.fraud.model import Calibrator
+from aiflywheel.kinds.fraud.params import Rule
+from aiflywheel.kinds.fraud.rules import RuleSet
+
+MODEL_FILE = "model.txt"
+DETECTOR_FILE = "detector.json"
+HISTORY_FILE = "history.json"
+FORMAT = "aiflywheel.fraud/1"
+
+
+class Detector:
+    """Everything but the booster and the history: how events become features and scores become outcomes."""
+
+    def __init__(
+        self,
+        schema: EventSchema,
+        encoder: EventEncoder,
+        calibrator: Calibrator,
+        thresholds: Mapping[str, float],
+        rules: Sequence[Rule],
+        default_outcome: str,
+        amount: str | None,
+        explanations: int,
+    ):
+        self.schema, self.encoder, self.calibrator = schema, encoder, calibrator
+        self.thresholds = dict(thresholds)
+        self.rules = RuleSet(rules, schema.variables, default_outcome)
+        self.amount, self.explanations = amount, explanations
+
+    @property
+    def tracked(self) -> list[str]:
+        """Variables whose never-seen-before values are flagged per entity."""
+        return [
+            name
+            for name, kind in self.schema.variables.items()
+            if kind in ("categorical", "ip", "email") and name != self.schema.entity
+        ]
+
+    def new_history(self, windows: Sequence[int]) -> History:
+        return History(windows, self.tracked, self.amount is not None)
+
+    def check(self, batch: Any) -> list[dict[str, Any]]:
+        if not isinstance(batch, list):
+            raise InvalidInput(f"a batch must be a list of events, got {type(batch).__name__}")
+        return [self.schema.check(event, position) for position, event in enumerate(batch)]
+
+    def features(self, events: list[dict[str, Any]], history: History | None, record: bool = True) -> np.ndarray:
+        static = self.encoder.transform(events)
+        if history is None:
+            return static
+        observations = [
+            observation(e, self.schema.entity, self.schema.time, self.amount, history.tracked) for e in events
+        ]
+        return np.hstack([static, history.features(observations, record)])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "schema": self.schema.to_dict(),
+            "encoder": self.encoder.to_dict(),
+            "calibration": self.calibrator.to_dict(),
+            "thresholds": self.thresholds,
+            "rules": self.rules.to_list(),
+            "default_outcome": self.rules.default_outcome,
+            "amount": self.amount,
+            "explanations": self.explanations,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> Detector:
+        return cls(
+            EventSchema.from_dict(raw["schema"]),
+            EventEncoder.from_dict(raw["encoder"]),
+            Calibrator(**raw["calibration"]),
+            raw["thresholds"],
+            [Rule.model_validate(rule) for rule in raw["rules"]],
+            raw["default_outcome"],
+            raw.get("amount"),
+            raw["explanations"],
+        )
+
+
+class FraudPredictor:
+    """Scores a batch of events: ``{"score", "outcome", "rules", "explanations"}`` each.
+
+    ``score`` is the calibrated probability of fraud; ``rules`` the names of the rules
+    that matched (the first decides ``outcome``); ``explanations`` the variables that
+    moved the score most, with their contribution in log-odds (LightGBM's own
+    per-feature contributions, summed per variable; positive pushes toward fraud).
+    """
+
+    def __init__(
+        self, booster: lgb.Booster, detector: Detector, history: History | None, shipped_history: Path | None = None
+    ):
+        self.booster, self.detector, self.history = booster, detector, history
+        self._shipped_history = shipped_history
+        variables = list(detector.encoder.feature_variables)
+        if history is not None:
+            variables += [f"{detector.schema.entity}.{name}" for name in history.feature_names]
+        self._variables = variables
+        self._groups = sorted(set(variables), key=variables.index)
+        self._group_of = np.array([self._groups.index(name) for name in variables])
+
+    def predict(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Raises ``InvalidInput`` naming the event and the variable of a bad event, before recording any."""
+        events = self.detector.check(batch)
+        if not events:
+            return []
+        return self.score(events, self.history)
+
+    def score(
+        self, events: list[dict[str, Any]], history: History | None, record: bool = True, explain: bool = True
+    ) -> list[dict[str, Any]]:
+        features = self.detector.features(events, history, record)
+        try:
+            # One thread: for serving's small batches a thread pool costs more than it saves.
+            contributions = np.asarray(self.booster.predict(features, pred_contrib=True, num_threads=1))
+        except lgb.basic.LightGBMError as exc:
+            raise KindFailed(f"LightGBM failed to score: {exc}") from exc
+        scores = self.detector.calibrator(contributions.sum(axis=1))
+        per_variable = np.zeros((len(events), len(self._groups)))
+        np.add.at(per_variable.T, self._group_of, contributions[:, :-1].T)
+        thresholds = self.detector.thresholds
+        out = []
+        for event, score, row in zip(events, scores, per_variable, strict=True):
+            symbols = {**event, "score": float(score), **thresholds}
+            outcome, matched = self.detector.rules.decide(symbols)
+            answer: dict[str, Any] = {"score": round(float(score), 6), "outcome": outcome, "rules": matched}
+            if explain:
+                top = np.argsort(-np.abs(row), kind="stable")[: self.detector.explanations]
+                answer["explanations"] = [
+                    {"variable": self._groups[i], "contribution": round(float(row[i]), 6)} for i in top if row[i] != 0
+                ]
+            out.append(answer)
+        return out
+
+    def fresh_history(self) -> History | None:
+        """The history as training left it (for evaluation), independent of the live one."""
+        if self._shipped_history is None:
+            return None
+        return History.from_dict(json.loads(self._shipped_history.read_text()))
+
+    def save(self, workdir: Path) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.booster.save_model(str(workdir / MODEL_FILE))
+        (workdir / DETECTOR_FILE).write_text(json.dumps(self.detector.to_dict(), indent=1, ensure_ascii=False))
+        if self.history is not None:
+            (workdir / HISTORY_FILE).write_text(json.dumps(self.history.to_dict(), separators=(",", ":")))
+
+    @classmethod
+    def load(cls, workdir: Path) -> FraudPredictor:
+        workdir = Path(workdir)
+        try:
+            document = json.loads((workdir / DETECTOR_FILE).read_text())
+            booster = lgb.Booster(model_file=str(workdir / MODEL_FILE))
+            history_path = workdir / HISTORY_FILE
+            history = History.from_dict(json.loads(history_path.read_text())) if history_path.exists() else None
+        except (OSError, ValueError, KeyError, lgb.basic.LightGBMError) as exc:
+            raise KindFailed(f"{workdir} does not hold a readable fraud detector: {exc}") from exc
+        if document.get("format") != FORMAT:
+            raise KindFailed(f"{workdir / DETECTOR_FILE} has format {document.get('format')!r}, not {FORMAT!r}")
+        return cls(booster, Detector.from_dict(document), history, history_path if history is not None else None)
