@@ -166,3 +166,40 @@ def test_corrected_intents_feed_the_flywheel_retrain(bots):
     rows = {(row.text, row.intent) for frame in joined for row in frame.itertuples()}
     assert {(text, intent) for text, intent in corrections} <= rows
     assert platform.flywheel.history("food")  # the decision (promoted or refused, with its reason) is recorded
+
+
+@pytest.fixture(scope="module")
+def voice(bots):
+    """The asr and tts services beside the food bot, as `flywheel up` provisions them."""
+    platform, http, *_ = bots
+    for service in ("asr", "tts"):
+        platform.install(service, {}, model=service)
+        platform.endpoints.deploy(service)
+    return http
+
+
+def test_a_spoken_turn_is_heard_by_asr_answered_and_spoken_by_tts(voice):
+    spoken = voice.post("/v1/endpoints/tts/invocations", json={"instances": [{"text": "I'd like to order two pizzas."}]})
+    assert spoken.status_code == 200, spoken.text
+    audio = spoken.json()["predictions"][0]["audio"]
+    answer = voice.post("/v1/bots/food/audio", json={"session_id": "dave", "audio": audio, "format": "mp3"})
+    assert answer.status_code == 200, answer.text
+    reply = answer.json()
+    assert "pizza" in reply["transcript"].lower()
+    assert reply["intent"] == "order_food" and reply["dialog_state"] == "ElicitSlot"
+    assert reply["media_type"] == "audio/mpeg" and len(reply["audio"]) > 1000
+    assert {reply["prediction_id"], reply["transcript_prediction_id"], reply["speech_prediction_id"]} != {None}
+    assert say(voice, "dave", "at 7pm")["turn"] == 2, "a spoken turn and a typed one share the session"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"session_id": "erin", "audio": "bm90IGF1ZGlv"}, "audio"),
+        ({"session_id": "erin", "audio": ""}, "audio"),
+        ({"session_id": "erin", "audio": "bm90IGF1ZGlv", "asr_endpoint": "nowhere"}, "nowhere"),
+    ],
+)
+def test_a_bad_spoken_turn_is_a_4xx_naming_the_problem(voice, body, message):
+    answer = voice.post("/v1/bots/food/audio", json=body)
+    assert 400 <= answer.status_code < 500 and message in answer.text

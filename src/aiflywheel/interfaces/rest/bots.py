@@ -3,6 +3,8 @@
 - ``PUT /v1/bots/{name}`` with the definition (JSON, or YAML with ``Content-Type: application/yaml``)
   trains the bot and serves it at endpoint ``name``;
 - ``POST /v1/bots/{name}/text`` ``{"session_id", "text"}`` → intent, confidence, slots, dialog state, message;
+- ``POST /v1/bots/{name}/audio`` ``{"session_id", "audio"}`` → the same, heard through the ``asr`` endpoint
+  and answered with speech from the ``tts`` endpoint (the way any client would call them);
 - ``DELETE /v1/bots/{name}/sessions/{session_id}`` ends a session;
 - ``GET /v1/bots/{name}/unrecognised`` groups recent fallback utterances into suggested intents.
 """
@@ -19,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from aiflywheel.errors import InvalidInput
 from aiflywheel.interfaces.bots import create_bot, unrecognised
 from aiflywheel.interfaces.rest.deps import ProjectPlatform, Writer
+from aiflywheel.interfaces.rest.serving import predict
 from aiflywheel.kernel.conversations import Conversations
 from aiflywheel.kernel.endpoints import Endpoint
 from aiflywheel.kernel.registry import ModelVersion
@@ -84,6 +87,62 @@ async def text_turn(name: str, body: TextTurn, request: Request, platform: Proje
         model_version=reply.model_version,
         **reply.prediction,
     )
+
+
+class AudioTurn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    session_id: str = Field(..., description="Any id of the caller's choosing; turns with one id form a conversation")
+    audio: str = Field(..., min_length=1, description="What the user said: base64 WAV, FLAC, MP3, OGG or WebM")
+    voice: str | None = Field(None, description="The reply's voice (default: the tts endpoint's)")
+    format: str | None = Field(None, description="The reply's audio format: wav, ogg or mp3")
+    asr_endpoint: str = Field("asr", description="The speech-to-text endpoint that hears the user")
+    tts_endpoint: str = Field("tts", description="The text-to-speech endpoint that answers")
+
+
+class AudioTurnReply(TurnReply):
+    transcript: str = Field(..., description="What the asr endpoint heard")
+    transcript_prediction_id: str
+    audio: str | None = Field(None, description="The message spoken (base64), when there is one")
+    media_type: str | None = None
+    speech_prediction_id: str | None = None
+
+
+@router.post("/{name}/audio")
+async def audio_turn(
+    name: str, body: AudioTurn, request: Request, platform: ProjectPlatform, _: Writer
+) -> AudioTurnReply:
+    """One spoken turn: the user's speech is transcribed, answered as a text turn, and the answer spoken."""
+    serving = request.app.state.api.serving
+    heard = await predict(serving, platform.project_id, body.asr_endpoint, [{"audio": body.audio}])
+    transcript = str(heard["predictions"][0].get("text", "")).strip()
+    if not transcript:
+        raise InvalidInput("audio: no speech was heard in it")
+    conversations = Conversations(platform.engine, platform.project_id)
+    reply = await asyncio.to_thread(conversations.turn, serving, name, body.session_id, {"text": transcript})
+    spoken: dict[str, Any] = {}
+    if reply.prediction.get("message"):
+        instance = {"text": reply.prediction["message"], "voice": body.voice, "format": body.format}
+        said = await predict(serving, platform.project_id, body.tts_endpoint, [_without_none(instance)])
+        speech = said["predictions"][0]
+        spoken = {
+            "audio": speech.get("audio"),
+            "media_type": speech.get("media_type"),
+            "speech_prediction_id": said["prediction_ids"][0],
+        }
+    return AudioTurnReply(
+        session_id=reply.session_id,
+        turn=reply.turn,
+        prediction_id=reply.prediction_id,
+        model_version=reply.model_version,
+        transcript=transcript,
+        transcript_prediction_id=heard["prediction_ids"][0],
+        **spoken,
+        **reply.prediction,
+    )
+
+
+def _without_none(instance: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in instance.items() if value is not None}
 
 
 @router.delete("/{name}/sessions/{session_id}", status_code=204)
