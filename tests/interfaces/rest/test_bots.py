@@ -179,7 +179,9 @@ def voice(bots):
 
 
 def test_a_spoken_turn_is_heard_by_asr_answered_and_spoken_by_tts(voice):
-    spoken = voice.post("/v1/endpoints/tts/invocations", json={"instances": [{"text": "I'd like to order two pizzas."}]})
+    spoken = voice.post(
+        "/v1/endpoints/tts/invocations", json={"instances": [{"text": "I'd like to order two pizzas."}]}
+    )
     assert spoken.status_code == 200, spoken.text
     audio = spoken.json()["predictions"][0]["audio"]
     answer = voice.post("/v1/bots/food/audio", json={"session_id": "dave", "audio": audio, "format": "mp3"})
