@@ -184,14 +184,14 @@ def test_a_spoken_turn_is_heard_by_asr_answered_and_spoken_by_tts(voice):
     )
     assert spoken.status_code == 200, spoken.text
     audio = spoken.json()["predictions"][0]["audio"]
-    answer = voice.post("/v1/bots/food/audio", json={"session_id": "dave", "audio": audio, "format": "mp3"})
+    answer = voice.post("/v1/bots/food/audio", json={"session_id": "speaker", "audio": audio, "format": "mp3"})
     assert answer.status_code == 200, answer.text
     reply = answer.json()
     assert "pizza" in reply["transcript"].lower()
-    assert reply["intent"] == "order_food" and reply["dialog_state"] == "ElicitSlot"
+    assert reply["intent"] == "order_food" and reply["dialog_state"] == "ElicitSlot" and reply["turn"] == 1
     assert reply["media_type"] == "audio/mpeg" and len(reply["audio"]) > 1000
     assert {reply["prediction_id"], reply["transcript_prediction_id"], reply["speech_prediction_id"]} != {None}
-    assert say(voice, "dave", "at 7pm")["turn"] == 2, "a spoken turn and a typed one share the session"
+    assert say(voice, "speaker", "at 7pm")["turn"] == 2, "a spoken turn and a typed one share the session"
 
 
 @pytest.mark.parametrize(
