@@ -103,11 +103,16 @@ async def invoke(name: str, request: Request) -> Response:
     return Response(orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
 
 
-async def predict(serving: Serving, project_id: int, name: str, instances: list[Any]) -> dict[str, Any]:
+async def invocation(serving: Serving, project_id: int, name: str, instances: list[Any]) -> Invocation:
     """Invoke endpoint ``name`` of the project: the one serving path of the REST API and the console."""
     if not serving.ready(project_id, name):  # route lookups and model loading block: keep them off the loop
         await asyncio.to_thread(serving.prepare, project_id, name)
-    result: Invocation = await serving.invoke(project_id, name, instances, loop=asyncio.get_running_loop())
+    return await serving.invoke(project_id, name, instances, loop=asyncio.get_running_loop())
+
+
+async def predict(serving: Serving, project_id: int, name: str, instances: list[Any]) -> dict[str, Any]:
+    """``invocation`` as the JSON body of an answer."""
+    result = await invocation(serving, project_id, name, instances)
     return {
         "predictions": result.predictions,
         "prediction_ids": result.prediction_ids,

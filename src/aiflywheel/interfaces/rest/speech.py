@@ -13,7 +13,6 @@ Both routes build one standard instance and go through the same kernel serving p
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 import json
@@ -26,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aiflywheel.errors import FlywheelError, InvalidInput
 from aiflywheel.interfaces.rest.deps import Caller
-from aiflywheel.kernel.serving import Invocation
+from aiflywheel.interfaces.rest.serving import invocation
 from aiflywheel.kinds.speech.voices import listing
 
 router = APIRouter(prefix="/v1", tags=["speech"])
@@ -42,11 +41,7 @@ class SpeechRequest(BaseModel):
 
 async def _invoke_one(request: Request, endpoint: str, instance: dict[str, Any]) -> tuple[dict[str, Any], str]:
     api = request.app.state.api
-    caller = api.auth(request)
-    serving = api.serving
-    if not serving.ready(caller.project_id, endpoint):
-        await asyncio.to_thread(serving.prepare, caller.project_id, endpoint)
-    result: Invocation = await serving.invoke(caller.project_id, endpoint, [instance], loop=asyncio.get_running_loop())
+    result = await invocation(api.serving, api.auth(request).project_id, endpoint, [instance])
     return result.predictions[0], result.prediction_ids[0]
 
 
@@ -165,10 +160,7 @@ async def _live_invoke(api, project_id: int, endpoint: str, pcm: bytearray, rate
         container.setframerate(rate)
         container.writeframes(bytes(pcm[: len(pcm) // 2 * 2]))
     instance = {"audio": base64.b64encode(wav.getvalue()).decode()}
-    serving = api.serving
-    if not serving.ready(project_id, endpoint):
-        await asyncio.to_thread(serving.prepare, project_id, endpoint)
-    result = await serving.invoke(project_id, endpoint, [instance], loop=asyncio.get_running_loop())
+    result = await invocation(api.serving, project_id, endpoint, [instance])
     return result.predictions[0], result.prediction_ids[0]
 
 

@@ -24,6 +24,7 @@ from starlette.datastructures import UploadFile
 
 from aiflywheel.errors import InvalidInput
 from aiflywheel.interfaces.rest.deps import ProjectPlatform, Writer
+from aiflywheel.interfaces.rest.serving import invocation
 from aiflywheel.kernel.face_collections import FaceCollection, IndexedFace
 from aiflywheel.kernel.serving import Invocation
 from aiflywheel.kinds.components.video import sample_frames
@@ -35,11 +36,7 @@ IMAGE_FIELDS = ("image", "source", "target")
 
 async def invoke(request: Request, endpoint: str, instances: list[dict[str, Any]]) -> Invocation:
     api = request.app.state.api
-    caller = api.auth(request)
-    serving = api.serving
-    if not serving.ready(caller.project_id, endpoint):
-        await asyncio.to_thread(serving.prepare, caller.project_id, endpoint)
-    return await serving.invoke(caller.project_id, endpoint, instances, loop=asyncio.get_running_loop())
+    return await invocation(api.serving, api.auth(request).project_id, endpoint, instances)
 
 
 @router.post("/endpoints/{name}/upload")
