@@ -403,3 +403,26 @@ def test_times_weights_and_integer_ids_are_read(tmp_path):
     assert pairs[("1", "a")] == (1.0, 0.0) and pairs[("1", "b")] == (10.0, 1.0)
     assert ("1", "c") not in pairs, "weight 0 drops the event"
     assert pairs[("3", "c")] == (3.0, 0.0)
+
+
+def test_ranking_metrics_match_their_definitions():
+    from aiflywheel.kinds.recommender.metrics import ranking_metrics
+
+    discount = 1.0 / np.log2(np.arange(2, 5))
+    top = np.array([[3, 1, 2], [0, -2, -2], [4, 0, 1]])  # -2: fewer answers than asked
+    truth = [np.array([1, 3]), np.array([-1]), np.array([], dtype=np.int64)]  # -1: an item the model never saw
+    got = ranking_metrics(top, truth, n_items=6, k=3)
+    assert got["n_eval_users"] == 2  # the third user has nothing relevant
+    first_ndcg = (discount[0] + discount[1]) / (discount[0] + discount[1])
+    assert got["ndcg@3"] == pytest.approx((first_ndcg + 0.0) / 2)
+    assert got["recall@3"] == pytest.approx((1.0 + 0.0) / 2)
+    assert got["map@3"] == pytest.approx(((1 / 1 + 2 / 2) / 2 + 0.0) / 2)
+    assert got["coverage@3"] == pytest.approx(5 / 6)  # items 0-4 recommended; padding is not an item
+
+
+def test_eases_cholesky_inverse_is_the_inverse():
+    from aiflywheel.kinds.recommender.models import _spd_inverse
+
+    counts = np.random.default_rng(0).random((50, 8)).astype(np.float32)
+    gram = counts.T @ counts + 3.0 * np.eye(8, dtype=np.float32)
+    np.testing.assert_allclose(_spd_inverse(gram.copy(), 8) @ gram, np.eye(8), atol=1e-4)

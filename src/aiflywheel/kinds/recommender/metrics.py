@@ -28,23 +28,30 @@ def top_k(scores: np.ndarray, exclude: sp.csr_matrix | None, k: int = K) -> np.n
 def ranking_metrics(top: np.ndarray, truth: list[np.ndarray], n_items: int, k: int = K) -> dict[str, float]:
     """NDCG@k, Recall@k (hits over min(k, relevant)), MAP@k and the share of items recommended to anyone.
 
-    Users with no relevant item are left out of the means.
+    Users with no relevant item are left out of the means; negative entries of ``top`` (padding)
+    and of ``truth`` (items unknown to the model) never count as hits.
     """
-    ndcg, recall, average_precision = [], [], []
-    for row, relevant in zip(top[:, :k], truth, strict=True):
-        if len(relevant) == 0:
-            continue
-        hits = np.isin(row, relevant)
-        ideal = min(len(relevant), k)
-        ndcg.append(float((hits * _DISCOUNT[: len(row)]).sum() / _DISCOUNT[:ideal].sum()))
-        recall.append(float(hits.sum() / ideal))
-        precision_at = np.cumsum(hits) / np.arange(1, len(row) + 1)
-        average_precision.append(float((precision_at * hits).sum() / ideal))
+    top = top[:, :k]
+    sizes = np.array([len(relevant) for relevant in truth], dtype=np.int64)
+    judged = sizes > 0
+    # one membership test for every (user, item) pair: rows' keys against the relevant keys
+    row_of = np.repeat(np.arange(len(truth), dtype=np.int64), sizes)
+    items = np.concatenate(truth).astype(np.int64) if sizes.sum() else np.empty(0, np.int64)
+    relevant_keys = np.where(items >= 0, row_of * n_items + items, -1)  # an unknown item (-1) is never hit
+    top_keys = np.where(top >= 0, np.arange(len(top), dtype=np.int64)[:, None] * n_items + top, -2)  # -2: padding
+    hits = np.isin(top_keys, relevant_keys)[judged].astype(np.float64)
+    ideal = np.minimum(sizes[judged], k).astype(np.float64)
+    discount = _DISCOUNT[: top.shape[1]]
+    ideal_gain = np.cumsum(_DISCOUNT[:k])[ideal.astype(np.int64) - 1] if len(ideal) else ideal
+    ndcg = (hits @ discount) / ideal_gain
+    recall = hits.sum(axis=1) / ideal
+    precision_at = np.cumsum(hits, axis=1) / np.arange(1, top.shape[1] + 1)
+    average_precision = (precision_at * hits).sum(axis=1) / ideal
     users = len(ndcg)
     return {
         f"ndcg@{k}": float(np.mean(ndcg)) if users else 0.0,
         f"recall@{k}": float(np.mean(recall)) if users else 0.0,
         f"map@{k}": float(np.mean(average_precision)) if users else 0.0,
-        f"coverage@{k}": float(len(np.unique(top[:, :k])) / n_items) if n_items else 0.0,
+        f"coverage@{k}": float(len(np.unique(top[top >= 0])) / n_items) if n_items else 0.0,
         "n_eval_users": users,
     }

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import lapack
 from threadpoolctl import threadpool_limits
 
 from aiflywheel.errors import KindFailed
@@ -135,10 +136,7 @@ class Ease(Model):
         # float32 halves the time of the inversion; with λ ≥ 1 added to a count matrix it is well conditioned
         gram = (sub.T @ sub).toarray().astype(np.float32)
         gram[np.diag_indices_from(gram)] += float(self.settings.get("l2", 300.0))
-        try:
-            inverse = np.linalg.inv(gram)
-        except np.linalg.LinAlgError as exc:
-            raise KindFailed(f"EASE could not invert its {len(keep)}-item Gram matrix: {exc}") from exc
+        inverse = _spd_inverse(gram, len(keep))
         weights = inverse / -np.diag(inverse)
         np.fill_diagonal(weights, 0.0)
         self.keep = keep.astype(np.int64)
@@ -262,6 +260,20 @@ class Bpr(Factors):
 
 
 MODELS: dict[str, type[Model]] = {cls.name: cls for cls in (Popularity, ItemItem, Ease, Als, Bpr)}
+
+
+def _spd_inverse(matrix: np.ndarray, n_items: int) -> np.ndarray:
+    """The inverse of a symmetric positive definite matrix through its Cholesky factor.
+
+    LAPACK's potrf + potri take about a sixth of the time of ``np.linalg.inv``'s LU here.
+    """
+    with threadpool_limits(1, "blas"):  # measured: a second BLAS thread slows it on the shared 2 cores
+        factor, info = lapack.spotrf(matrix, lower=False, overwrite_a=True)
+        if info == 0:
+            upper, info = lapack.spotri(factor, lower=False, overwrite_c=True)
+    if info != 0:
+        raise KindFailed(f"EASE could not invert its {n_items}-item Gram matrix (LAPACK info {info})")
+    return np.triu(upper) + np.triu(upper, 1).T  # potri fills only the upper triangle
 
 
 def _binary(matrix: sp.csr_matrix) -> sp.csr_matrix:
