@@ -1,4 +1,4 @@
-"""User-supplied translation models: CTranslate2, Marian (converted at install) and Bergamot, from a folder or archive."""
+"""User-supplied translation models: CTranslate2, Marian (converted at install), Bergamot; a folder or an archive."""
 
 from __future__ import annotations
 
@@ -8,11 +8,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
-from aiflywheel.errors import InvalidInput
-from aiflywheel.kernel.kinds import parse_params
-from aiflywheel.kinds.translator import TranslatorKind
-from aiflywheel.kinds.translator.segments import match_edges
 from tests.kinds.translation_models import (
     SENTENCES,
     bergamot_model,
@@ -20,6 +15,11 @@ from tests.kinds.translation_models import (
     library_translation,
     marian_model,
 )
+
+from aiflywheel.errors import InvalidInput
+from aiflywheel.kernel.kinds import parse_params
+from aiflywheel.kinds.translator import TranslatorKind
+from aiflywheel.kinds.translator.segments import match_edges
 
 GERMAN = SENTENCES[:3]
 
@@ -49,7 +49,8 @@ def install(kind: TranslatorKind, folder: Path, *models: dict):
 
 @pytest.mark.parametrize("given", ["ct2", "ct2.tar.gz", "marian", "marian.zip"])
 def test_a_users_model_serves_its_pair_exactly_as_the_library_translates(kind, models, tmp_path, given):
-    result, predictor = install(kind, tmp_path / "version", {"source": "en", "target": "de", "path": str(models[given])})
+    model = {"source": "en", "target": "de", "path": str(models[given])}
+    result, predictor = install(kind, tmp_path / "version", model)
     pairs = {(p["source"], p["target"]): p["engine"] for p in result.summary["pairs"]}
     assert pairs[("en", "de")] == "ctranslate2" and pairs[("en", "pt")] == "neural"
     answers = predictor.predict([{"text": s, "source": "en", "target": "de"} for s in GERMAN])

@@ -53,7 +53,8 @@ def pairs(
     if json:
         as_json(found)
         return
-    table(f"pairs of {endpoint}", ("source", "target", "engine"), [(p["source"], p["target"], p["engine"]) for p in found])
+    rows = [(pair["source"], pair["target"], pair["engine"]) for pair in found]
+    table(f"pairs of {endpoint}", ("source", "target", "engine"), rows)
 
 
 def analyze(
