@@ -39,7 +39,21 @@ def models(tmp_path_factory) -> dict[str, Path]:
     with zipfile.ZipFile(root / "marian.zip", "w") as archive:
         for path in marian.iterdir():
             archive.write(path, path.name)
-    return {"marian": marian, "ct2": ct2, "ct2.tar.gz": root / "ct2.tar.gz", "marian.zip": root / "marian.zip"}
+    # OPUS-MT's layout: decoder.yml names the weights and vocabularies; a SentencePiece model per side.
+    opus = root / "opus"
+    opus.mkdir()
+    shutil.copyfile(marian / "model.npz", opus / "opus.npz")
+    shutil.copyfile(marian / "vocab.yml", opus / "opus.vocab.yml")
+    for side in ("source", "target"):
+        shutil.copyfile(marian / "spm.model", opus / f"{side}.spm")
+    (opus / "decoder.yml").write_text("models:\n  - opus.npz\nvocabs:\n  - opus.vocab.yml\n  - opus.vocab.yml\n")
+    return {
+        "marian": marian,
+        "ct2": ct2,
+        "ct2.tar.gz": root / "ct2.tar.gz",
+        "marian.zip": root / "marian.zip",
+        "opus": opus,
+    }
 
 
 def install(kind: TranslatorKind, folder: Path, *models: dict):
@@ -47,7 +61,7 @@ def install(kind: TranslatorKind, folder: Path, *models: dict):
     return result, kind.load(folder)
 
 
-@pytest.mark.parametrize("given", ["ct2", "ct2.tar.gz", "marian", "marian.zip"])
+@pytest.mark.parametrize("given", ["ct2", "ct2.tar.gz", "marian", "marian.zip", "opus"])
 def test_a_users_model_serves_its_pair_exactly_as_the_library_translates(kind, models, tmp_path, given):
     model = {"source": "en", "target": "de", "path": str(models[given])}
     result, predictor = install(kind, tmp_path / "version", model)
@@ -90,7 +104,7 @@ def test_a_bergamot_model_wins_over_the_shipped_engine_for_its_pair(kind, tmp_pa
         (lambda root, models: _file(root / "notes.txt", b"hello"), "not a directory or an archive"),
         (lambda root, models: _file(root / "model.tar.gz", b"not gzip"), "cannot be unpacked"),
         (lambda root, models: _without(models["marian"], root / "m", "spm.model"), "SentencePiece"),
-        (lambda root, models: _without(models["marian"], root / "m", "vocab.yml"), "vocabulary .yml"),
+        (lambda root, models: _without(models["marian"], root / "m", "vocab.yml"), "shared vocabulary .yml"),
         (lambda root, models: _broken(models["ct2"], root / "c"), "does not load or translate"),
     ],
 )

@@ -142,10 +142,11 @@ def _convert_marian(root: Path, output: Path, where: str) -> None:
         else:
             weights = sorted(root.glob("*.npz"))
             vocabularies = sorted(p for p in root.glob("*.yml") if p.name not in ("decoder.yml", "config.yml"))
-            if len(weights) != 1 or not vocabularies:
+            if len(weights) != 1 or len(vocabularies) != 1:
                 raise InvalidInput(
-                    f"{where}: a Marian model needs one .npz and its vocabulary .yml file(s), or a decoder.yml "
-                    f"naming them (found {[p.name for p in weights + vocabularies]})"
+                    f"{where}: a Marian model needs one .npz and one shared vocabulary .yml, or Marian's "
+                    f"decoder.yml naming the model and its vocabularies in order "
+                    f"(found {[p.name for p in weights + vocabularies]})"
                 )
             converter = MarianConverter(str(weights[0]), [str(p) for p in vocabularies])
         converter.convert(str(output), quantization="int8")
