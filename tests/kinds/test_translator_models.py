@@ -143,3 +143,22 @@ def _broken(folder: Path, copy: Path) -> Path:
     shutil.copytree(folder, copy)
     (copy / "model.bin").write_bytes(b"\0" * 64)
     return copy
+
+
+def test_a_memory_retrain_keeps_the_users_model_and_its_pair(kind, models, tmp_path, training_data, progress):
+    import pyarrow as pa
+
+    params = parse_params(kind, {"models": [{"source": "en", "target": "de", "path": str(models["marian.zip"])}]})
+    rows = {"source_text": ["good morning my friend"], "target_text": ["guten Morgen mein Freund"]}
+    table = pa.table({**rows, "source_language": ["en"], "target_language": ["de"]})
+    result = kind.train(training_data(table, tmp_path / "data"), params, progress, tmp_path / "model")
+    assert (
+        result.metrics["n_memory"] == 1
+        and {"source": "en", "target": "de", "engine": "ctranslate2"} in (result.summary["pairs"])
+    )
+    predictor = kind.load(tmp_path / "model")
+    remembered, new = predictor.predict(
+        [{"text": "good morning my friend", "target": "de"}, {"text": "where is the train station", "target": "de"}]
+    )
+    assert remembered["text"] == "guten Morgen mein Freund" and remembered["engine"] == "memory"
+    assert new["engine"] == "ctranslate2"
