@@ -54,6 +54,18 @@ def test_one_text_gets_every_analysis(analyzer):
     assert "jobs@apple.example" not in answer["redacted"] and "[EMAIL]" in answer["redacted"]
 
 
+def test_only_the_features_asked_for_are_computed_and_answered(analyzer):
+    text = "Great phone! Please write to John Smith at john@example.com."
+    full, sentiment_only, pii_only = analyzer.predict(
+        [{"text": text}, {"text": text, "features": ["sentiment"]}, {"text": text, "features": ["pii"]}]
+    )
+    assert set(sentiment_only) == {"language", "language_confidence", "sentiment"}
+    assert sentiment_only["sentiment"] == full["sentiment"]
+    assert set(pii_only) == {"language", "language_confidence", "pii", "redacted"}
+    assert pii_only["pii"] == full["pii"] and {p["type"] for p in pii_only["pii"]} == {"email", "name"}
+    assert "category" not in full, "no custom classifier in the built-in model"
+
+
 def test_built_in_sentiment_on_a_real_slice_with_no_training(analyzer, shared_data):
     rows = sentiment_rows(shared_data)
     random.Random(7).shuffle(rows)
@@ -163,6 +175,8 @@ def test_a_custom_classifier_from_labelled_texts_and_corrections(kind, tmp_path,
     assert metrics["accuracy"] >= 0.8 and metrics["n"] == 60
     answer = predictor.predict([{"text": "Terrible battery, it died in a day."}])[0]
     assert answer["sentiment"]["label"] == "negative" and set(answer["sentiment"]["scores"]) == {"negative", "positive"}
+    only = predictor.predict([{"text": "Terrible battery, it died in a day.", "features": ["sentiment"]}])[0]
+    assert only["sentiment"] == answer["sentiment"]
     record = FeedbackRecord({"text": "Not bad at all"}, answer, {"label": "positive"})
     assert kind.feedback_rows(params, [record]) == [{"text": "Not bad at all", "label": "positive"}]
 
@@ -176,6 +190,9 @@ def test_a_custom_classifier_from_labelled_texts_and_corrections(kind, tmp_path,
         ({"text": "Le service était excellent et le repas délicieux, merci beaucoup."}, "'text' is in 'fr'"),
         ({"text": 12}, "'text' must be a string"),
         ({"body": "hello"}, "unknown fields"),
+        ({"text": "fine", "features": ["mood"]}, "'features' must be a non-empty list"),
+        ({"text": "fine", "features": []}, "'features' must be a non-empty list"),
+        ({"text": "fine", "features": ["category"]}, "'features' asks for 'category'"),
     ],
 )
 def test_bad_requests_are_4xx_naming_the_field(kind, tmp_path, request_, field):

@@ -57,6 +57,15 @@ def test_the_model_output_is_served_without_the_packages_no_to_nao_rewrite(trans
     assert " no parque" in answer["text"] and "não" not in answer["text"]
 
 
+def test_a_full_stop_inside_closing_quotes_is_kept(translator):
+    # The model puts the full stop after the quote ('"um tesouro".'); it is the sentence's own full stop.
+    text = 'The expert called it something else: "A cultural treasure."'
+    answer = translator.predict([{"text": text, "source": "en", "target": "pt"}])[0]["text"]
+    assert answer.rstrip('"').endswith(".") or answer.endswith('".'), answer
+    fragment = translator.predict([{"text": "is <b>Friday</b>", "source": "en", "target": "pt"}])[0]["text"]
+    assert not fragment.endswith("."), "a fragment with no full stop still gets none"
+
+
 def test_source_language_is_detected(translator):
     answers = translator.predict(
         [

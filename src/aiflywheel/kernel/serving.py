@@ -243,6 +243,12 @@ class Serving:
         if route.challenger is not None and route.endpoint.config.challenger_mode != "off":
             self._loaded_version(route.challenger, route.endpoint.config)
 
+    def champion(self, project_id: int, endpoint: str) -> tuple[ModelVersion, Predictor]:
+        """The endpoint's champion version and its loaded predictor (loaded now if it is not yet), to describe it."""
+        route = self.route(project_id, endpoint)
+        loaded = self._loaded_version(route.champion, route.endpoint.config)
+        return loaded.version, loaded.batcher.predictor
+
     def failures(self, project_id: int, endpoint_id: int) -> list:
         """When the endpoint's model failed a request in this process (the latest ``MAX_FAILURES_KEPT``)."""
         return list(self._failures.get((project_id, endpoint_id), ()))

@@ -55,6 +55,16 @@ def test_translate_prints_the_translation_and_its_prediction_id(cli):
     assert code == 0 and json.loads(out)["predictions"][0]["source"] == "pt"
 
 
+def test_language_pairs_lists_each_pair_with_its_engine(cli):
+    code, out, err = cli("language-pairs")
+    assert code == 0, err
+    assert "en" in out and "pt" in out and "neural" in out
+    code, out, err = cli("language-pairs", "--json")
+    assert code == 0 and {"source": "en", "target": "pt", "engine": "neural"} in json.loads(out)
+    code, out, err = cli("language-pairs", "--endpoint", "analyze")
+    assert code != 0 and "not a translator" in err + out
+
+
 def test_analyze_prints_every_part(cli):
     code, out, err = cli("analyze", "Great phone! Mail ana@example.com today.")
     assert code == 0, err

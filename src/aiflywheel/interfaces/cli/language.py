@@ -43,6 +43,20 @@ def translate(
     console.print(f"[dim]{details}; prediction id {answer.prediction_ids[0]}[/dim]", highlight=False, soft_wrap=True)
 
 
+def pairs(
+    ctx: typer.Context,
+    endpoint: Annotated[str, typer.Option(help="The translation endpoint")] = "translate",
+    json: JsonOption = False,
+) -> None:
+    """List the language pairs a translation endpoint serves, with the engine of each."""
+    found = client(ctx).endpoints.pairs(endpoint)
+    if json:
+        as_json(found)
+        return
+    rows = [(pair["source"], pair["target"], pair["engine"]) for pair in found]
+    table(f"pairs of {endpoint}", ("source", "target", "engine"), rows)
+
+
 def analyze(
     ctx: typer.Context,
     text: TextArgument,

@@ -12,6 +12,7 @@ from aiflywheel.interfaces.rest import errors
 from aiflywheel.interfaces.rest.auth import Authenticator
 from aiflywheel.interfaces.rest.bots import router as bots_router
 from aiflywheel.interfaces.rest.flywheel import router as flywheel_router
+from aiflywheel.interfaces.rest.language import router as language_router
 from aiflywheel.interfaces.rest.limits import BodyLimit
 from aiflywheel.interfaces.rest.resources import router as resources
 from aiflywheel.interfaces.rest.serving import router as serving_router
@@ -58,6 +59,7 @@ def create_app(
     app.include_router(bots_router)
     app.include_router(speech_router)
     app.include_router(vision_router)
+    app.include_router(language_router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict:

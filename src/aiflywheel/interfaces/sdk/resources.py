@@ -196,6 +196,10 @@ class EndpointsApi:
     def delete(self, name: str) -> None:
         self._client.request("DELETE", f"/v1/endpoints/{segment(name)}")
 
+    def pairs(self, name: str = "translate") -> list[dict[str, str]]:
+        """The language pairs a translation endpoint serves: ``[{"source", "target", "engine"}, ...]``."""
+        return self._client.request("GET", f"/v1/endpoints/{segment(name)}/pairs").json()["pairs"]
+
 
 class FlywheelApi:
     """``client.flywheel``: each endpoint's policy, retrains, approvals and the history of decisions."""

@@ -11,7 +11,7 @@ from aiflywheel.kinds.analyzer import pii
 from aiflywheel.kinds.analyzer.classifier import Head
 from aiflywheel.kinds.analyzer.linguistics import english_pipeline
 from aiflywheel.kinds.analyzer.params import AnalyzerParams
-from aiflywheel.kinds.analyzer.requests import parse
+from aiflywheel.kinds.analyzer.requests import FEATURES, parse
 from aiflywheel.kinds.analyzer.sentiment import builtin_sentiment, labelled
 from aiflywheel.kinds.components.embeddings import text_embedder
 from aiflywheel.kinds.components.language_id import identify, language_identifier
@@ -36,37 +36,63 @@ class AnalyzerPredictor:
         requests = parse(batch, self.params.max_chars)
         if not requests:
             return []
-        languages = [self._language(position, text, given) for position, (text, given) in enumerate(requests)]
-        texts = [text for text, _ in requests]
-        vectors = self._embedder.embed(texts)
-        polarity, vader = self._sentiment.polarity(texts, vectors)
-        sentiments = [labelled(float(z), v) for z, v in zip(polarity, vader, strict=True)]
-        categories = None
-        if self.head is not None:
-            trained = self.head.predict(vectors)
-            if self.params.target == "sentiment":
-                sentiments = trained
-            else:
-                categories = trained
-        readings = self._english.read(texts, self.params.max_key_phrases)
+        languages = [self._language(position, r.text, r.language) for position, r in enumerate(requests)]
+        features = [self._features(position, r.features) for position, r in enumerate(requests)]
+        texts = [r.text for r in requests]
+        # The MiniLM vector feeds both sentiment and the classifier: computed once, only for texts that need it.
+        embedded = [row for row, wanted in enumerate(features) if wanted & {"sentiment", "category"}]
+        vectors = self._embedder.embed([texts[row] for row in embedded]) if embedded else None
+        sentiments, categories = self._labels([texts[row] for row in embedded], vectors)
+        vector_of = {row: k for k, row in enumerate(embedded)}
+        # spaCy for entities, key phrases, and person names among the PII.
+        parsed = [row for row, wanted in enumerate(features) if wanted & self._needs_parse]
+        parses = self._english.read([texts[row] for row in parsed], self.params.max_key_phrases) if parsed else []
+        readings = dict(zip(parsed, parses, strict=True))
         out = []
-        for row, text in enumerate(texts):
-            reading = readings[row]
-            names = [(e.start, e.end) for e in reading.entities if e.type == "PERSON"]
-            found = [s for s in pii.find(text, names) if s.type in self.params.pii_types]
-            answer: dict[str, Any] = {
-                "language": languages[row][0],
-                "language_confidence": round(languages[row][1], 4),
-                "sentiment": sentiments[row],
-                "entities": [e.as_dict() for e in reading.entities],
-                "key_phrases": reading.key_phrases,
-                "pii": [s.as_dict() for s in found],
-                "redacted": pii.redact(text, found),
-            }
-            if categories is not None:
-                answer["category"] = categories[row]
+        for row, (text, wanted) in enumerate(zip(texts, features, strict=True)):
+            answer: dict[str, Any] = {"language": languages[row][0], "language_confidence": round(languages[row][1], 4)}
+            reading = readings.get(row)
+            if "sentiment" in wanted:
+                answer["sentiment"] = sentiments[vector_of[row]]
+            if "entities" in wanted:
+                answer["entities"] = [e.as_dict() for e in reading.entities]
+            if "key_phrases" in wanted:
+                answer["key_phrases"] = reading.key_phrases
+            if "pii" in wanted:
+                names = [(e.start, e.end) for e in reading.entities if e.type == "PERSON"] if reading else []
+                found = [s for s in pii.find(text, names) if s.type in self.params.pii_types]
+                answer["pii"] = [s.as_dict() for s in found]
+                answer["redacted"] = pii.redact(text, found)
+            if "category" in wanted:
+                answer["category"] = categories[vector_of[row]]
             out.append(answer)
         return out
+
+    @property
+    def _needs_parse(self) -> set[str]:
+        return {"entities", "key_phrases", "pii"} if "name" in self.params.pii_types else {"entities", "key_phrases"}
+
+    def _features(self, position: int, asked: frozenset[str] | None) -> frozenset[str]:
+        classifies = self.head is not None and self.params.target == "category"
+        if asked is None:
+            return frozenset(FEATURES if classifies else set(FEATURES) - {"category"})
+        if "category" in asked and not classifies:
+            raise InvalidInput(
+                f"request {position}: 'features' asks for 'category' but this model has no custom classifier "
+                "(train one on labelled texts)"
+            )
+        return asked
+
+    def _labels(self, texts: list[str], vectors) -> tuple[list[dict], list[dict] | None]:
+        """Sentiment (built-in, or the trained head with target=sentiment) and categories of the embedded texts."""
+        if not texts:
+            return [], None
+        polarity, vader = self._sentiment.polarity(texts, vectors)
+        sentiments = [labelled(float(z), v) for z, v in zip(polarity, vader, strict=True)]
+        if self.head is None:
+            return sentiments, None
+        trained = self.head.predict(vectors)
+        return (trained, None) if self.params.target == "sentiment" else (sentiments, trained)
 
     def _language(self, position: int, text: str, given: str | None) -> tuple[str, float]:
         supported = self.params.languages

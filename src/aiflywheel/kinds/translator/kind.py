@@ -11,12 +11,12 @@ from pydantic import BaseModel, ValidationError
 
 from aiflywheel.errors import InvalidInput
 from aiflywheel.kernel.kinds import Column, FeedbackRecord, KindExample, Metric, Progress, TrainingData, TrainResult
-from aiflywheel.kinds.translator.engines import installed_engines
 from aiflywheel.kinds.translator.example import make_example
 from aiflywheel.kinds.translator.memory import TranslationMemory
 from aiflywheel.kinds.translator.params import TranslatorParams
 from aiflywheel.kinds.translator.predictor import TranslatorPredictor, save_model
 from aiflywheel.kinds.translator.requests import INPUT_SCHEMA, OUTPUT_SCHEMA
+from aiflywheel.kinds.translator.user_models import import_models
 
 PRIMARY = Metric("chrf", True)
 MEASURED_ROWS = 200  # the engine is measured on at most this many memory rows (it runs ~30 ms a sentence)
@@ -44,10 +44,16 @@ class TranslatorKind:
     primary_metric: ClassVar[Metric] = PRIMARY
 
     def install(self, params: BaseModel, workdir: Path) -> TrainResult:
-        """The built-in service: a manifest (params, terminology) and an empty memory; the models ship in wheels."""
+        """A manifest (params, terminology), an empty memory, and the user's own models (``models``) copied in.
+
+        The shipped models stay in their wheels; a user model is copied (a Marian one converted)
+        into the version, so the version keeps working if the original files go away.
+        """
         p = _params(params)
+        import_models(p.models, Path(workdir))
         save_model(Path(workdir), p, TranslationMemory())
-        return TrainResult({}, PRIMARY, {"pairs": installed_engines().listing(), "terms": len(p.terminology)})
+        pairs = TranslatorPredictor.load(Path(workdir)).pairs()
+        return TrainResult({}, PRIMARY, {"pairs": pairs, "terms": len(p.terminology), "models": len(p.models)})
 
     def validate(self, params: BaseModel, columns: tuple[Column, ...]) -> None:
         p = _params(params)
@@ -61,24 +67,26 @@ class TranslatorKind:
         """Keep the approved translations as the memory; measure the engines alone on them (chrF)."""
         p = _params(params)
         began = time.perf_counter()
-        rows = _rows(data, p)
+        import_models(p.models, Path(workdir))
+        save_model(Path(workdir), p, TranslationMemory())
+        engines_only = TranslatorPredictor.load(Path(workdir))
+        rows = _rows(data, p, engines_only)
         memory = TranslationMemory()
         for source_language, target_language, source, target in rows:
             memory.add(source_language, target_language, source, target)
         progress(0.1, f"{len(memory)} remembered translations; measuring the engines on them")
-        engines_only = TranslatorPredictor(p, TranslationMemory())
         metrics = _scores(engines_only, rows[:MEASURED_ROWS])
         metrics.update(n_memory=len(memory), train_seconds=round(time.perf_counter() - began, 3))
         save_model(Path(workdir), p, memory)
         progress(1.0, "done")
-        return TrainResult(metrics, PRIMARY, {"pairs": installed_engines().listing()})
+        return TrainResult(metrics, PRIMARY, {"pairs": engines_only.pairs()})
 
     def load(self, workdir: Path) -> TranslatorPredictor:
         return TranslatorPredictor.load(Path(workdir))
 
     def evaluate(self, predictor: TranslatorPredictor, data: TrainingData, params: BaseModel) -> dict[str, Any]:
         """chrF and BLEU (sacrebleu) of the served translations against the dataset's references."""
-        return _scores(predictor, _rows(data, _params(params)))
+        return _scores(predictor, _rows(data, _params(params), predictor))
 
     def feedback_rows(self, params: BaseModel, records: Iterable[FeedbackRecord]) -> list[dict[str, Any]]:
         """A corrected translation (feedback ``label``) becomes a memory row for the next version."""
@@ -105,7 +113,7 @@ class TranslatorKind:
         return make_example()
 
 
-def _rows(data: TrainingData, p: TranslatorParams) -> list[tuple[str, str, str, str]]:
+def _rows(data: TrainingData, p: TranslatorParams, predictor: TranslatorPredictor) -> list[tuple[str, str, str, str]]:
     columns = [p.source_language_column, p.target_language_column, p.source_column, p.target_column]
     frame = data.to_pandas(columns).dropna()
     rows = [tuple(str(v).strip() for v in row) for row in frame.itertuples(index=False)]
@@ -113,7 +121,7 @@ def _rows(data: TrainingData, p: TranslatorParams) -> list[tuple[str, str, str, 
     if not rows:
         raise InvalidInput(f"source_column: no row has all of {columns} filled")
     pairs = {(s.lower(), t.lower()) for s, t, _, _ in rows}
-    missing = sorted(f"{s}->{t}" for s, t in pairs if (s, t) not in installed_engines().by_pair)
+    missing = sorted(f"{s}->{t}" for s, t in pairs if (s, t) not in predictor.engines.by_pair)
     if missing:
         raise InvalidInput(f"source_language_column: no installed engine translates {missing}")
     return [(s.lower(), t.lower(), src, ref) for s, t, src, ref in rows]

@@ -10,10 +10,11 @@ from typing import Any
 from aiflywheel.errors import InvalidInput
 from aiflywheel.kinds.components.language_id import identify
 from aiflywheel.kinds.translator import segments, terminology
-from aiflywheel.kinds.translator.engines import Engines, installed_engines
+from aiflywheel.kinds.translator.engines import Engines, installed_engines, user_engine
 from aiflywheel.kinds.translator.memory import TranslationMemory
 from aiflywheel.kinds.translator.params import TranslatorParams
 from aiflywheel.kinds.translator.requests import parse
+from aiflywheel.kinds.translator.user_models import installed
 
 MANIFEST = "translator.json"
 
@@ -93,7 +94,9 @@ class TranslatorPredictor:
     @classmethod
     def load(cls, folder: Path) -> TranslatorPredictor:
         manifest = json.loads((folder / MANIFEST).read_text())
-        return cls(TranslatorParams.model_validate(manifest["params"]), TranslationMemory.load(folder))
+        own = [user_engine(path, model) for path, model in installed(folder).values()]
+        engines = installed_engines().before(own)
+        return cls(TranslatorParams.model_validate(manifest["params"]), TranslationMemory.load(folder), engines)
 
 
 def save_model(folder: Path, params: TranslatorParams, memory: TranslationMemory) -> None:

@@ -65,10 +65,17 @@ def _sentences(run: str) -> list[Piece]:
     return pieces
 
 
+CLOSERS = "\"'”’)]"
+
+
 def match_edges(source: str, translated: str) -> str:
-    """A fragment cut out by markup ("is <b>Friday</b>") keeps its source's lower-case start and missing full stop."""
+    """A fragment cut out by markup ("is <b>Friday</b>") keeps its source's lower-case start and missing full stop.
+
+    A full stop inside closing quotes counts: for 'called it "a treasure."' the model writes
+    '"um tesouro".', Portuguese order, and that full stop stays.
+    """
     if source[:1].islower() and translated[:1].isupper():
         translated = translated[0].lower() + translated[1:]
-    if source[-1:] not in ".!?…" and translated[-1:] == ".":
+    if source.rstrip(CLOSERS)[-1:] not in ".!?…" and translated[-1:] == ".":
         translated = translated[:-1]
     return translated
