@@ -18,6 +18,7 @@ from aiflywheel.kinds.bot.example import demo_definition
 
 FACE_PHOTO = "images/faces/face_recognition/obama/obama.jpg"
 TEXT_LINE = "images/ocr/lines/uw3train_010001.bin.png"
+PHOTO = "images/coco/images/000000000030.jpg"  # a potted plant in a vase
 SPOKEN_CLIP = "speech/wavs/LJ001-0011.wav"  # "it is of the first importance that the letter used should be fine ..."
 MOVIE_USERS = 40  # users of the MovieLens slice the recommender learns from
 
@@ -150,7 +151,18 @@ def test_vision_a_person_sees_boxes_drawn_on_their_photo(console_page: Page, mad
     expect(page.locator("#lines li").first).to_contain_text(re.compile(r"\w{3,}"))
     shot(page, "14-text")
 
+    page.goto(f"{base}/endpoints/moderation")
+    page.get_by_label("Photo").set_input_files(str(shared_data / PHOTO))
+    page.get_by_role("button", name="Analyse").click()
+    expect(page.locator("#verdict")).to_contain_text("Not flagged")
+    expect(page.get_by_role("img", name="The photo you sent")).to_be_visible()
+
     page.goto(f"{base}/endpoints/labels")
+    page.get_by_label("Photo").set_input_files(str(shared_data / PHOTO))
+    page.get_by_role("button", name="Analyse").click()
+    expect(page.locator("#labels tbody tr").first).to_be_visible()
+    expect(page.locator("#labels meter").first).to_have_attribute("value", re.compile(r"^0\.\d+$|^1(\.0)?$"))
+    shot(page, "14-labels")
     no_file_or_a_wrong_one_is_named(page, "Photo", "Analyse", "image", "image: not an image")
 
 
