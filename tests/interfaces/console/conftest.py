@@ -33,7 +33,11 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # the microphone is a real LJSpeech recording played by chromium's fake capture device, granted without a prompt
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
 ]
+MICROPHONE_CLIP = "speech/wavs/LJ001-0011.wav"  # "it is of the first importance that the letter used ..."
 ENDPOINT = "cancer"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -89,10 +93,11 @@ def console(tmp_path_factory, module_store_url) -> Console:
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
+def browser_type_launch_args(browser_type_launch_args, shared_data):
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/system-packages (it installs Debian's chromium)")
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+    microphone = f"--use-file-for-fake-audio-capture={shared_data / MICROPHONE_CLIP}"
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": [*CHROMIUM_ARGS, microphone]}
 
 
 @pytest.fixture(scope="session")
@@ -151,3 +156,33 @@ def live_flywheel(tmp_path_factory) -> LiveFlywheel:
         process.terminate()
         process.wait(timeout=30)
         process.stdout.close()
+
+
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "console"  # gitignored
+BROWSER_TIMEOUT_MS = 45_000
+
+
+@pytest.fixture
+def shot():
+    """Save a screenshot of the page as a test artifact (the viewport only: a full-page screenshot resizes
+    the page and can swallow the next click)."""
+
+    def save(page, name: str) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+    return save
+
+
+@pytest.fixture
+def console_page(page, live_flywheel):
+    """A browser page signed in to the live console with the admin key, patient with a slow shared machine."""
+    from playwright.sync_api import expect
+
+    page.set_default_timeout(BROWSER_TIMEOUT_MS)
+    expect.set_options(timeout=BROWSER_TIMEOUT_MS)  # a shared CI machine can be slow; a real failure still fails
+    page.goto(f"{live_flywheel.url}/sign-in")
+    page.get_by_label("API key").fill(live_flywheel.key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    return page

@@ -5,14 +5,12 @@ flywheel, retrain, and see the decision on the chart. Screenshots land in test-a
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 from sklearn.datasets import load_breast_cancer
 
 TIMEOUT_MS = 45_000
-ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "console"  # gitignored
 
 
 @pytest.fixture(scope="module")
@@ -23,12 +21,6 @@ def cancer_csv(tmp_path_factory):
     path = tmp_path_factory.mktemp("upload") / "tumours.csv"
     frame.to_csv(path, index=False)
     return path
-
-
-def shot(page: Page, name: str) -> None:
-    # the viewport only: a full-page screenshot resizes the page and can swallow the next click
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
 def drop_file(page: Page, selector: str, path, mime: str = "text/csv") -> None:
@@ -46,7 +38,7 @@ def drop_file(page: Page, selector: str, path, mime: str = "text/csv") -> None:
     )
 
 
-def test_a_person_goes_from_a_csv_to_a_served_model_and_its_flywheel(page: Page, live_flywheel, cancer_csv):
+def test_a_person_goes_from_a_csv_to_a_served_model_and_its_flywheel(page: Page, live_flywheel, cancer_csv, shot):
     page.set_default_timeout(TIMEOUT_MS)
     expect.set_options(timeout=TIMEOUT_MS)  # a shared CI machine can be slow; a real failure still fails
     base = live_flywheel.url

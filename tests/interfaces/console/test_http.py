@@ -5,7 +5,10 @@ from __future__ import annotations
 import html
 import re
 
+from aiflywheel.interfaces.console.forms import fields_from_schema, values_from_form
 from aiflywheel.interfaces.console.session import COOKIE
+from aiflywheel.interfaces.console.tryit import try_panel
+from aiflywheel.interfaces.console.web import brief
 from aiflywheel.kernel.keys import Keys
 
 CSV = b"age,income,label\n31,1200.5,yes\n45,3300,no\n52,2100,yes\n"
@@ -228,3 +231,63 @@ def test_no_page_loads_anything_from_the_internet(console):
     plotly = client.get("/static/vendor/plotly.min.js")
     assert plotly.status_code == 200 and plotly.headers["content-type"].startswith("text/javascript")
     assert client.get("/static/vendor/other.js").status_code == 404
+
+
+def test_every_kind_gets_a_try_panel_and_the_richer_ones_their_own(console):
+    for kind in console.platform.kinds.all():
+        fields_from_schema(kind.input_schema, prefix="input.")  # any schema becomes controls (or none)
+    panels = {kind.name: try_panel(kind.name) for kind in console.platform.kinds.all()}
+    assert panels["tabular"] == "tryit/generic.html"
+    assert panels["tts"] == "tryit/tts.html" and panels["asr"] == "tryit/asr.html"
+    assert panels["bot"] == "tryit/bot.html" and panels["recommender"] == "tryit/recommender.html"
+    assert {panels[name] for name in ("faces", "labels", "moderation", "text", "image-classifier")} == {
+        f"tryit/{name}.html" for name in ("faces", "labels", "moderation", "text", "image-classifier")
+    }
+
+
+def test_an_id_that_may_be_a_string_or_a_number_is_a_text_control():
+    schema = {"type": "object", "properties": {"user_id": {"type": ["string", "integer"]}, "n": {"type": "integer"}}}
+    fields = fields_from_schema(schema, prefix="input.")
+    assert [f.widget for f in fields] == ["text", "integer"]
+    assert values_from_form(fields, {"input.user_id": "u7", "input.n": "3"}) == {"input": {"user_id": "u7", "n": 3}}
+
+
+def test_conversation_turns_need_a_writer_and_a_conversational_endpoint(console):
+    reader, token = console.signed_in("reader")
+    turn = {"csrf_token": token, "mode": "form", "session_id": "console-test", "input.text": "hello"}
+    answer = reader.post(f"/endpoints/{console.endpoint}/try", data=turn)
+    assert answer.status_code == 403 and "needs a key of role writer" in answer.text
+    writer, token = console.signed_in()
+    answer = writer.post(f"/endpoints/{console.endpoint}/try", data={**turn, "csrf_token": token})
+    assert answer.status_code == 400 and 'role="alert"' in answer.text
+
+
+def test_an_empty_file_sent_to_a_try_panel_is_named(console):
+    client, token = console.signed_in()
+    # what a browser sends for a file control left empty: a part with an empty file name and no bytes
+    body = (
+        f'--edge\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
+        '--edge\r\nContent-Disposition: form-data; name="input.scan"; filename=""\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n\r\n--edge--\r\n"
+    )
+    empty = client.post(
+        f"/endpoints/{console.endpoint}/try",
+        content=body.encode(),
+        headers={"content-type": "multipart/form-data; boundary=edge"},
+    )
+    assert empty.status_code == 400 and "scan: choose a file" in empty.text
+    # an empty file is named by its file name (and a script asking for JSON gets the JSON error)
+    unnamed = client.post(
+        f"/endpoints/{console.endpoint}/try",
+        data={"csrf_token": token, "mode": "form"},
+        files={"input.scan": ("notes.txt", b"", "text/plain")},
+        headers={"accept": "application/json"},
+    )
+    assert unnamed.status_code == 400 and "scan: the file 'notes.txt' is empty" in unnamed.json()["error"]["message"]
+
+
+def test_long_values_are_cut_when_shown_in_a_page():
+    audio = "UklGR" + "A" * 5000
+    shown = brief({"audio": audio, "words": [{"word": "hi", "start_ms": 0}], "n": 3})
+    assert shown["audio"].startswith("UklGR") and shown["audio"].endswith("(5,005 characters)")
+    assert len(shown["audio"]) < 200 and shown["words"] == [{"word": "hi", "start_ms": 0}] and shown["n"] == 3

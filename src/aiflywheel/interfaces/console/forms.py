@@ -73,6 +73,8 @@ def _widget(schema: dict[str, Any]) -> str:
     if "enum" in schema or "const" in schema:
         return "select"
     kind = schema.get("type")
+    if isinstance(kind, list):  # an id that may be a string or a number (``user_id``) is typed as text
+        return "text" if "string" in kind and set(kind) <= {"string", *NUMBER_TYPES} else "json"
     if kind in NUMBER_TYPES:
         return kind
     if kind == "boolean":

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from jinja2 import TemplateNotFound
 
 from aiflywheel.errors import InvalidInput
 from aiflywheel.interfaces.console import charts
-from aiflywheel.interfaces.console.forms import FormField, fields_from_schema, values_from_form
+from aiflywheel.interfaces.console.forms import values_from_form
+from aiflywheel.interfaces.console.tryit import (
+    INSTANCES_FIELD,
+    SESSION_FIELD,
+    form_instances,
+    panel_context,
+    try_fields,
+    try_panel,
+)
 from aiflywheel.interfaces.console.web import (
     ConsoleRoute,
     CsrfChecked,
@@ -21,19 +28,18 @@ from aiflywheel.interfaces.console.web import (
     json_response,
     page,
     redirect,
-    templates,
     wants_json,
 )
+from aiflywheel.interfaces.rest.bots import TextTurn, text_turn
 from aiflywheel.interfaces.rest.resources import PromoteRequest, promote
 from aiflywheel.interfaces.rest.serving import DeployRequest, configure_endpoint, deploy, get_endpoint, predict
 from aiflywheel.interfaces.rest.serving import send_feedback as rest_feedback
+from aiflywheel.kernel.keys import Role
 from aiflywheel.kernel.platform import Platform
 from aiflywheel.kernel.predictions import FeedbackRequest
 from aiflywheel.kernel.registry import ModelVersion, Stage
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
-INPUT_PREFIX = "input."
-INSTANCES_FIELD = "instances_json"
 
 
 # -- models -----------------------------------------------------------------
@@ -100,46 +106,6 @@ def endpoints_page(request: Request, platform: ProjectPlatform):
     return page(request, "endpoints.html", endpoints=rows)
 
 
-def try_fields(platform: Platform, champion: ModelVersion | None, kind) -> list[FormField]:
-    """The try-it controls: the kind's input properties, or, for a free-form input (a table row),
-    the columns of the data the champion was trained on, prefilled with its first row."""
-    schema = kind.input_schema
-    if schema.get("properties"):
-        return fields_from_schema(schema, prefix=INPUT_PREFIX)
-    if champion is None or champion.dataset_version_id is None:
-        return []
-    trained_on = platform.datasets.version_by_id(champion.dataset_version_id)
-    example = trained_on.preview[0] if trained_on.preview else {}
-    fields = []
-    for column in trained_on.columns:
-        if column["name"] == champion.params.get("target"):  # what the model predicts is no input
-            continue
-        widget = "number" if column["logical"] == "numeric" else "text"
-        if column["logical"] == "boolean":
-            widget = "checkbox"
-        value = example.get(column["name"])
-        fields.append(
-            FormField(
-                name=INPUT_PREFIX + column["name"],
-                label=column["name"],
-                widget=widget,
-                value="" if value is None else str(value),
-                checked=bool(value) if widget == "checkbox" else False,
-                nullable=True,
-            )
-        )
-    return fields
-
-
-def try_panel(kind_name: str) -> str:
-    """The try-it template of a kind: ``tryit/<kind>.html`` if one exists (a chat window, an audio player,
-    boxes on an image), else the generic form. A richer panel only needs its template."""
-    try:
-        return templates.get_template(f"tryit/{kind_name}.html").name
-    except TemplateNotFound:
-        return "tryit/generic.html"
-
-
 def _endpoint_page(
     request: Request,
     platform: Platform,
@@ -148,6 +114,7 @@ def _endpoint_page(
     instances_text: str | None = None,
     error: Exception | None = None,
     notice: str | None = None,
+    session_id: str | None = None,
 ):
     view = get_endpoint(name, request, platform)
     endpoint = view.endpoint
@@ -174,6 +141,7 @@ def _endpoint_page(
         result=result,
         error=error,
         notice=notice,
+        **panel_context(platform, view, result, session_id),
     )
 
 
@@ -200,36 +168,55 @@ def set_routing(
     return redirect(f"/endpoints/{name}")
 
 
-def _instances(form, fields: list[FormField]) -> tuple[list[Any], str | None]:
-    text = form.get(INSTANCES_FIELD)
-    if form.get("mode") == "json" and text:
-        try:
-            instances = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"instances: not valid JSON ({exc.msg}, line {exc.lineno})") from None
-        if not isinstance(instances, list) or not instances:
-            raise InvalidInput("instances: give a JSON list with at least one instance, e.g. [{...}]")
-        return instances, text
-    return [values_from_form(fields, form).get("input", {})], None
-
-
 @router.post("/endpoints/{name}/try", dependencies=[CsrfChecked])
 async def try_it(name: str, request: Request, platform: ProjectPlatform, visitor: Visitor):
-    """Predict from the try-it panel through the same serving path as ``POST /v1/endpoints/{name}/invocations``."""
+    """Predict from the try-it panel through the same serving path as ``POST /v1/endpoints/{name}/invocations``;
+    a form with a ``session_id`` is a turn of that conversation (kept by the kernel, as ``/v1/bots`` keeps it)."""
     form = await request.form()
     view = get_endpoint(name, request, platform)
     fields = try_fields(platform, view.champion, platform.kinds.get(view.endpoint.kind))
+    session_id = form.get(SESSION_FIELD) if isinstance(form.get(SESSION_FIELD), str) else None
     try:
-        instances, text = _instances(form, fields)
-        result = await predict(request.app.state.api.serving, visitor.project_id, name, instances)
+        instances, text, uploads = await form_instances(form, fields)
+        if session_id is not None:
+            result = await _turn(name, session_id, instances, request, platform, visitor)
+        else:
+            result = await predict(request.app.state.api.serving, visitor.project_id, name, instances)
     except InvalidInput as error:
         if wants_json(request):
             raise
-        return _endpoint_page(request, platform, name, instances_text=form.get(INSTANCES_FIELD), error=error)
+        text = form.get(INSTANCES_FIELD) if form.get("mode") == "json" else None
+        return _endpoint_page(request, platform, name, instances_text=text, error=error, session_id=session_id)
+    finally:
+        await form.close()  # uploaded files are spooled to temporary files
     if wants_json(request):
         return json_response(result)
-    shown = text or json.dumps(instances, indent=2, default=str)
-    return _endpoint_page(request, platform, name, result={**result, "instances": instances}, instances_text=shown)
+    shown = text or (None if uploads else json.dumps(instances, indent=2, default=str))
+    return _endpoint_page(
+        request,
+        platform,
+        name,
+        result={**result, "instances": instances, "uploads": uploads},
+        instances_text=shown,
+        session_id=session_id,
+    )
+
+
+async def _turn(name: str, session_id: str, instances: list, request: Request, platform, visitor) -> dict:
+    """One turn of a conversation with the endpoint, through the REST route's own function."""
+    visitor.require(Role.WRITER)  # a turn changes the session's stored state, as over REST
+    if len(instances) != 1 or not isinstance(instances[0], dict) or not isinstance(instances[0].get("text"), str):
+        raise InvalidInput('text: a conversation turn is one instance with "text"')
+    said = TextTurn(session_id=session_id, text=instances[0]["text"])
+    reply = await text_turn(name, said, request, platform, visitor)
+    prediction = reply.model_dump(exclude={"session_id", "turn", "prediction_id", "model_version"})
+    return {
+        "predictions": [prediction],
+        "prediction_ids": [reply.prediction_id],
+        "model_version": reply.model_version,
+        "session_id": reply.session_id,
+        "turn": reply.turn,
+    }
 
 
 @router.post("/endpoints/{name}/feedback", dependencies=[CsrfChecked])
@@ -240,6 +227,7 @@ def feedback(
     visitor: Writer,
     prediction_id: Annotated[str, Form()] = "",
     label: Annotated[str, Form()] = "",
+    session_id: Annotated[str, Form()] = "",
 ):
     text = label.strip()
     if not text:
@@ -253,4 +241,5 @@ def feedback(
         platform,
         visitor,
     )
-    return _endpoint_page(request, platform, name, notice=f"Feedback recorded for {record.prediction_id}.")
+    notice = f"Feedback recorded for {record.prediction_id}."
+    return _endpoint_page(request, platform, name, notice=notice, session_id=session_id or None)

@@ -43,7 +43,22 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+LONGEST_SHOWN = 120  # characters of one string shown in a page: base64 audio and images are megabytes
+
+
+def brief(value: Any) -> Any:
+    """``value`` for showing in a page: long strings (base64 audio, images) cut, with their length said."""
+    if isinstance(value, str) and len(value) > LONGEST_SHOWN:
+        return f"{value[:LONGEST_SHOWN]}… ({len(value):,} characters)"
+    if isinstance(value, dict):
+        return {key: brief(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [brief(item) for item in value]
+    return value
+
+
 templates.filters["tojson_pretty"] = lambda value: json.dumps(value, indent=2, default=str)
+templates.filters["brief"] = brief
 templates.filters["when"] = lambda moment: moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "—"
 
 
