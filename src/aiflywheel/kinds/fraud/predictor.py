@@ -13,7 +13,7 @@ the shipped history and never touches the live one.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ import numpy as np
 from aiflywheel.errors import InvalidInput, KindFailed
 from aiflywheel.kinds.fraud.events import EventSchema
 from aiflywheel.kinds.fraud.features import EventEncoder
-from aiflywheel.kinds.fraud.history import History, observation
+from aiflywheel.kinds.fraud.history import History, Observation, observation
 from aiflywheel.kinds.fraud.model import Calibrator
 from aiflywheel.kinds.fraud.params import Rule
 from aiflywheel.kinds.fraud.rules import RuleSet
@@ -32,6 +32,7 @@ MODEL_FILE = "model.txt"
 DETECTOR_FILE = "detector.json"
 HISTORY_FILE = "history.json"
 FORMAT = "aiflywheel.fraud/1"
+REPLAY_CHUNK = 1000
 
 
 class Detector:
@@ -74,10 +75,10 @@ class Detector:
         static = self.encoder.transform(events)
         if history is None:
             return static
-        observations = [
-            observation(e, self.schema.entity, self.schema.time, self.amount, history.tracked) for e in events
-        ]
-        return np.hstack([static, history.features(observations, record)])
+        return np.hstack([static, history.features(self.observations(events, history), record)])
+
+    def observations(self, events: list[dict[str, Any]], history: History) -> list[Observation]:
+        return [observation(e, self.schema.entity, self.schema.time, self.amount, history.tracked) for e in events]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -159,6 +160,26 @@ class FraudPredictor:
                 ]
             out.append(answer)
         return out
+
+    def replay(self, inputs: Iterable[Any]) -> None:
+        """Record in the live history the events this version scored before (the kernel's prediction log).
+
+        The serving process keeps the history in memory; replaying what endpoints answered
+        gives a restarted (or reloaded) detector each entity's history back. Recording is
+        idempotent, so an event both in the shipped history and in the log counts once.
+        """
+        if self.history is None:
+            return
+        chunk: list[dict[str, Any]] = []
+        for event in inputs:
+            try:
+                chunk.append(self.detector.schema.check(event, len(chunk)))
+            except InvalidInput:
+                continue  # it was answered, so it was valid: only an event type changed since could refuse it
+            if len(chunk) == REPLAY_CHUNK:
+                self.history.record(self.detector.observations(chunk, self.history))
+                chunk = []
+        self.history.record(self.detector.observations(chunk, self.history))
 
     def fresh_history(self) -> History | None:
         """The history as training left it (for evaluation), independent of the live one."""
