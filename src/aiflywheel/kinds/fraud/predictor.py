@@ -6,8 +6,10 @@ A detector directory holds ``model.txt`` (LightGBM's text format), ``detector.js
 
 The predictor keeps the entity history in memory: it starts from ``history.json`` and
 records every event it scores, so an entity's behaviour features see both its
-training events and the events scored since. Evaluation starts from a fresh copy of
-the shipped history and never touches the live one.
+training events and the events scored since. When an endpoint loads it (after a
+restart, or an idle unload), ``replay`` records again what endpoints answered with
+this version, from the kernel's prediction log. Evaluation starts from a fresh copy
+of the shipped history and never touches the live one.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 
 from aiflywheel.errors import InvalidInput, KindFailed
 from aiflywheel.kinds.fraud.events import EventSchema
+from aiflywheel.kinds.fraud.explain import PathContributions
 from aiflywheel.kinds.fraud.features import EventEncoder
 from aiflywheel.kinds.fraud.history import History, Observation, observation
 from aiflywheel.kinds.fraud.model import Calibrator
@@ -112,8 +115,9 @@ class FraudPredictor:
 
     ``score`` is the calibrated probability of fraud; ``rules`` the names of the rules
     that matched (the first decides ``outcome``); ``explanations`` the variables that
-    moved the score most, with their contribution in log-odds (LightGBM's own
-    per-feature contributions, summed per variable; positive pushes toward fraud).
+    moved the score most, with their contribution in log-odds (along each tree's
+    decision path, ``explain.PathContributions``, summed per variable; positive pushes
+    toward fraud).
     """
 
     def __init__(
@@ -127,6 +131,7 @@ class FraudPredictor:
         self._variables = variables
         self._groups = sorted(set(variables), key=variables.index)
         self._group_of = np.array([self._groups.index(name) for name in variables])
+        self._contributions = PathContributions(booster, self._group_of, len(self._groups))
 
     def predict(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Raises ``InvalidInput`` naming the event and the variable of a bad event, before recording any."""
@@ -140,13 +145,10 @@ class FraudPredictor:
     ) -> list[dict[str, Any]]:
         features = self.detector.features(events, history, record)
         try:
-            # One thread: for serving's small batches a thread pool costs more than it saves.
-            contributions = np.asarray(self.booster.predict(features, pred_contrib=True, num_threads=1))
+            raw, per_variable = self._contributions(self.booster, features)
         except lgb.basic.LightGBMError as exc:
             raise KindFailed(f"LightGBM failed to score: {exc}") from exc
-        scores = self.detector.calibrator(contributions.sum(axis=1))
-        per_variable = np.zeros((len(events), len(self._groups)))
-        np.add.at(per_variable.T, self._group_of, contributions[:, :-1].T)
+        scores = self.detector.calibrator(raw)
         thresholds = self.detector.thresholds
         out = []
         for event, score, row in zip(events, scores, per_variable, strict=True):
