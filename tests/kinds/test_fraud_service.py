@@ -28,14 +28,7 @@ def events():
 
 @pytest.fixture
 def service(platform, tmp_path, events):
-    serving = Serving(
-        platform.engine,
-        platform.artifacts,
-        platform.kinds,
-        tmp_path / "models",
-        platform.prediction_log.start(),
-        route_seconds=0.0,
-    )
+    serving = serving_of(platform, tmp_path / "models", platform.prediction_log.start())
     for name, rows in (("cards-base", events.iloc[:BASE_EVENTS]), ("cards-holdout", events.iloc[-HOLDOUT_EVENTS:])):
         rows.to_csv(tmp_path / f"{name}.csv", index=False)
         platform.datasets.create(name, tmp_path / f"{name}.csv")
@@ -48,6 +41,10 @@ def service(platform, tmp_path, events):
     yield serving, http, {"Authorization": f"Bearer {key}"}
     http.close()
     serving.close()
+
+
+def serving_of(platform, folder, log):
+    return Serving(platform.engine, platform.artifacts, platform.kinds, folder, log, route_seconds=0.0)
 
 
 def run(platform, job_id=None):
@@ -100,14 +97,7 @@ def test_a_restarted_server_scores_an_entity_with_the_history_it_served(platform
     assert remembered != unknown  # the same event, now seen after the burst
     serving.close()  # a clean stop, as `flywheel up` does on SIGTERM: the prediction log is written
 
-    restarted = Serving(
-        platform.engine,
-        platform.artifacts,
-        platform.kinds,
-        tmp_path / "models-after-restart",
-        PredictionLog(platform.engine).start(),
-        route_seconds=0.0,
-    )
+    restarted = serving_of(platform, tmp_path / "models-after-restart", PredictionLog(platform.engine).start())
     try:
         with TestClient(create_app(platform, restarted)) as client:
             (after_restart,) = score(client, [probe])
