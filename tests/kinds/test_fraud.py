@@ -96,20 +96,32 @@ def test_a_burst_raises_the_score_and_the_explanation_names_the_behaviour(detect
     assert set(answers[2]) == {"score", "outcome", "rules", "explanations"}
 
 
-def test_explanations_are_lightgbms_own_contributions(detector):
+def test_explanations_follow_the_boosters_own_paths_and_add_up_to_its_score(detector):
     _, predictor, _ = detector
-    event = {"customer": "c7", "ts": "2026-03-20T10:00:00", "amount": 33.0, "country": "NL", "ip": "10.7.0.1"}
-    checked = predictor.detector.check([event])
+    base = {"customer": "c7", "amount": 33.0, "country": "NL", "ip": "10.7.0.1"}
+    events = [{**base, "ts": "2026-03-20T10:00:00"}, {**base, "ts": "2026-03-20T10:03:00", "country": "FR"}]
+    checked = predictor.detector.check(events)
     features = predictor.detector.features(checked, predictor.fresh_history(), record=False)
-    contributions = predictor.booster.predict(features, pred_contrib=True)[0]
-    raw = predictor.booster.predict(features, raw_score=True)[0]
-    assert contributions.sum() == pytest.approx(raw)
+    raw = predictor.booster.predict(features, raw_score=True)
     predictor.detector.explanations = 50
-    answer = predictor.score(checked, predictor.fresh_history(), record=False)[0]
-    total = sum(item["contribution"] for item in answer["explanations"])
-    assert total + contributions[-1] == pytest.approx(raw, abs=1e-4)  # all variables + the expected value
-    magnitudes = [abs(item["contribution"]) for item in answer["explanations"]]
-    assert magnitudes == sorted(magnitudes, reverse=True)
+    try:
+        answers = predictor.score(checked, predictor.fresh_history(), record=False)
+    finally:
+        predictor.detector.explanations = 5
+    shapley = predictor.booster.predict(features, pred_contrib=True)  # LightGBM's TreeSHAP, for comparison
+    for answer, log_odds, reference in zip(answers, raw, shapley, strict=True):
+        ours = {item["variable"]: item["contribution"] for item in answer["explanations"]}
+        assert sum(ours.values()) + predictor._contributions.expected == pytest.approx(log_odds, abs=1e-4)
+        assert predictor.detector.calibrator(log_odds) == pytest.approx(answer["score"], abs=1e-6)
+        magnitudes = [abs(value) for value in ours.values()]
+        assert magnitudes == sorted(magnitudes, reverse=True)
+        per_variable = dict.fromkeys(ours, 0.0)
+        for group, value in zip(predictor._group_of, reference[:-1], strict=True):
+            name = predictor._groups[group]
+            if name in per_variable:
+                per_variable[name] += value
+        # Path contributions and Shapley values differ in how they share credit, not in what matters.
+        assert np.corrcoef(list(ours.values()), list(per_variable.values()))[0, 1] > 0.8
 
 
 def test_history_sees_only_earlier_events_and_records_an_event_once():

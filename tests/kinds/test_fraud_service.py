@@ -10,7 +10,7 @@ from aiflywheel.interfaces.rest import create_app
 from aiflywheel.kernel.flywheel import FlywheelLoop
 from aiflywheel.kernel.flywheel.events import EventType
 from aiflywheel.kernel.keys import Keys
-from aiflywheel.kernel.predictions import FeedbackRequest
+from aiflywheel.kernel.predictions import FeedbackRequest, PredictionLog
 from aiflywheel.kernel.registry import Stage
 from aiflywheel.kernel.serving import Serving
 from aiflywheel.kernel.worker import execute
@@ -28,14 +28,7 @@ def events():
 
 @pytest.fixture
 def service(platform, tmp_path, events):
-    serving = Serving(
-        platform.engine,
-        platform.artifacts,
-        platform.kinds,
-        tmp_path / "models",
-        platform.prediction_log.start(),
-        route_seconds=0.0,
-    )
+    serving = serving_of(platform, tmp_path / "models", platform.prediction_log.start())
     for name, rows in (("cards-base", events.iloc[:BASE_EVENTS]), ("cards-holdout", events.iloc[-HOLDOUT_EVENTS:])):
         rows.to_csv(tmp_path / f"{name}.csv", index=False)
         platform.datasets.create(name, tmp_path / f"{name}.csv")
@@ -48,6 +41,10 @@ def service(platform, tmp_path, events):
     yield serving, http, {"Authorization": f"Bearer {key}"}
     http.close()
     serving.close()
+
+
+def serving_of(platform, folder, log):
+    return Serving(platform.engine, platform.artifacts, platform.kinds, folder, log, route_seconds=0.0)
 
 
 def run(platform, job_id=None):
@@ -81,6 +78,32 @@ def test_a_bad_event_is_a_4xx_naming_the_variable(service, event, words):
     response = http.post("/v1/endpoints/cards/invocations", json={"instances": [event]}, headers=auth)
     assert 400 <= response.status_code < 500, response.text
     assert words in response.text
+
+
+def test_a_restarted_server_scores_an_entity_with_the_history_it_served(platform, service, tmp_path):
+    serving, http, auth = service
+    card = {"customer": "c-restart", "amount": 60.0, "email": "user5@post.fr", "channel": "web"}
+    probe = {**card, "ts": "2026-03-12T22:10:00", "country": "FR", "ip": "10.2.0.2"}
+    burst = [{**card, "ts": f"2026-03-12T22:0{minute}:00", "country": "FR", "ip": "10.2.0.2"} for minute in (0, 4, 8)]
+
+    def score(client, instances):
+        response = client.post("/v1/endpoints/cards/invocations", json={"instances": instances}, headers=auth)
+        assert response.status_code == 200, response.text
+        return response.json()["predictions"]
+
+    (unknown,) = score(http, [probe])  # the first payment of the card
+    score(http, burst)  # three earlier payments minutes apart
+    (remembered,) = score(http, [probe])
+    assert remembered != unknown  # the same event, now seen after the burst
+    serving.close()  # a clean stop, as `flywheel up` does on SIGTERM: the prediction log is written
+
+    restarted = serving_of(platform, tmp_path / "models-after-restart", PredictionLog(platform.engine).start())
+    try:
+        with TestClient(create_app(platform, restarted)) as client:
+            (after_restart,) = score(client, [probe])
+    finally:
+        restarted.close()
+    assert after_restart == remembered
 
 
 def test_later_labels_retrain_and_promote_a_detector_that_knows_the_customers(platform, service, events):

@@ -19,7 +19,10 @@ The contract, checked for every registered kind by
 - ``train(data, params, progress, workdir)`` writes the model's files into
   ``workdir`` and returns a ``TrainResult`` with held-out metrics;
 - ``load(workdir)`` returns a ``Predictor``, whose ``predict(batch)`` maps a list
-  of inputs to a list of outputs (the endpoint layer micro-batches);
+  of inputs to a list of outputs (the endpoint layer micro-batches); a predictor
+  that keeps state from what it serves (fraud's entity history) may also have
+  ``replay(inputs)``: when an endpoint loads it, it is given every input endpoints
+  answered with its model version, oldest first, from the prediction log;
 - ``evaluate(predictor, data, params)`` returns metrics on a labelled dataset;
 - ``feedback_rows(params, records)`` turns logged predictions and their feedback
   into training rows;

@@ -16,6 +16,7 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -145,6 +146,21 @@ class PredictionLog:
         finally:
             with self._write_lock:
                 self._disconnect()
+
+    def served_inputs(self, model_version_id: int) -> Iterator[Any]:
+        """Every input endpoints answered with this model version, oldest first (buffered ones are written first).
+
+        Batch-prediction jobs are left out: they score datasets, not live traffic.
+        """
+        self.flush()
+        query = (
+            select(invocations.c.inputs)
+            .where(invocations.c.model_version_id == model_version_id, invocations.c.endpoint_id.is_not(None))
+            .order_by(invocations.c.id)  # ids are time-ordered
+        )
+        with self.engine.connect() as conn:
+            for (inputs,) in conn.execution_options(yield_per=500).execute(query):
+                yield from inputs
 
     def get(self, project_id: int, prediction_id: str) -> PredictionRecord:
         """A logged prediction of the project; buffered invocations are written first if needed."""

@@ -337,6 +337,9 @@ class Serving:
                 loaded = self._loaded.get(version.id)
                 if loaded is None:
                     predictor = load_predictor(version, self.kinds, self.artifacts, self.cache_dir)
+                    replay = getattr(predictor, "replay", None)
+                    if callable(replay):  # state it keeps from what it served survives a restart or an unload
+                        replay(self.log.served_inputs(version.id))
                     batcher = Batcher(predictor, version.ref, config.max_batch_size, config.max_wait_ms)
                     loaded = _Loaded(version, batcher, config.idle_unload_seconds)
                     self._loaded[version.id] = loaded

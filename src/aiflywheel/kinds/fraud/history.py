@@ -103,6 +103,12 @@ class History:
                 start = end
         return out
 
+    def record(self, observations: Sequence[Observation]) -> None:
+        """Record events without computing their features (replaying what was scored before)."""
+        with self._lock:
+            for obs in sorted(observations, key=lambda obs: _time_key(obs.time)):
+                self._record(obs)
+
     def _row(self, obs: Observation) -> list[float]:
         entity = self._entities.get(obs.entity) if obs.entity is not None and obs.time is not None else None
         width = len(self.windows) * (2 if self.has_amount else 1) + 1

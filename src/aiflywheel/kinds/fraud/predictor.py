@@ -6,14 +6,16 @@ A detector directory holds ``model.txt`` (LightGBM's text format), ``detector.js
 
 The predictor keeps the entity history in memory: it starts from ``history.json`` and
 records every event it scores, so an entity's behaviour features see both its
-training events and the events scored since. Evaluation starts from a fresh copy of
-the shipped history and never touches the live one.
+training events and the events scored since. When an endpoint loads it (after a
+restart, or an idle unload), ``replay`` records again what endpoints answered with
+this version, from the kernel's prediction log. Evaluation starts from a fresh copy
+of the shipped history and never touches the live one.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +24,9 @@ import numpy as np
 
 from aiflywheel.errors import InvalidInput, KindFailed
 from aiflywheel.kinds.fraud.events import EventSchema
+from aiflywheel.kinds.fraud.explain import PathContributions
 from aiflywheel.kinds.fraud.features import EventEncoder
-from aiflywheel.kinds.fraud.history import History, observation
+from aiflywheel.kinds.fraud.history import History, Observation, observation
 from aiflywheel.kinds.fraud.model import Calibrator
 from aiflywheel.kinds.fraud.params import Rule
 from aiflywheel.kinds.fraud.rules import RuleSet
@@ -32,6 +35,7 @@ MODEL_FILE = "model.txt"
 DETECTOR_FILE = "detector.json"
 HISTORY_FILE = "history.json"
 FORMAT = "aiflywheel.fraud/1"
+REPLAY_CHUNK = 1000
 
 
 class Detector:
@@ -74,10 +78,10 @@ class Detector:
         static = self.encoder.transform(events)
         if history is None:
             return static
-        observations = [
-            observation(e, self.schema.entity, self.schema.time, self.amount, history.tracked) for e in events
-        ]
-        return np.hstack([static, history.features(observations, record)])
+        return np.hstack([static, history.features(self.observations(events, history), record)])
+
+    def observations(self, events: list[dict[str, Any]], history: History) -> list[Observation]:
+        return [observation(e, self.schema.entity, self.schema.time, self.amount, history.tracked) for e in events]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,8 +115,9 @@ class FraudPredictor:
 
     ``score`` is the calibrated probability of fraud; ``rules`` the names of the rules
     that matched (the first decides ``outcome``); ``explanations`` the variables that
-    moved the score most, with their contribution in log-odds (LightGBM's own
-    per-feature contributions, summed per variable; positive pushes toward fraud).
+    moved the score most, with their contribution in log-odds (along each tree's
+    decision path, ``explain.PathContributions``, summed per variable; positive pushes
+    toward fraud).
     """
 
     def __init__(
@@ -126,6 +131,7 @@ class FraudPredictor:
         self._variables = variables
         self._groups = sorted(set(variables), key=variables.index)
         self._group_of = np.array([self._groups.index(name) for name in variables])
+        self._contributions = PathContributions(booster, self._group_of, len(self._groups))
 
     def predict(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Raises ``InvalidInput`` naming the event and the variable of a bad event, before recording any."""
@@ -139,13 +145,10 @@ class FraudPredictor:
     ) -> list[dict[str, Any]]:
         features = self.detector.features(events, history, record)
         try:
-            # One thread: for serving's small batches a thread pool costs more than it saves.
-            contributions = np.asarray(self.booster.predict(features, pred_contrib=True, num_threads=1))
+            raw, per_variable = self._contributions(self.booster, features)
         except lgb.basic.LightGBMError as exc:
             raise KindFailed(f"LightGBM failed to score: {exc}") from exc
-        scores = self.detector.calibrator(contributions.sum(axis=1))
-        per_variable = np.zeros((len(events), len(self._groups)))
-        np.add.at(per_variable.T, self._group_of, contributions[:, :-1].T)
+        scores = self.detector.calibrator(raw)
         thresholds = self.detector.thresholds
         out = []
         for event, score, row in zip(events, scores, per_variable, strict=True):
@@ -159,6 +162,26 @@ class FraudPredictor:
                 ]
             out.append(answer)
         return out
+
+    def replay(self, inputs: Iterable[Any]) -> None:
+        """Record in the live history the events this version scored before (the kernel's prediction log).
+
+        The serving process keeps the history in memory; replaying what endpoints answered
+        gives a restarted (or reloaded) detector each entity's history back. Recording is
+        idempotent, so an event both in the shipped history and in the log counts once.
+        """
+        if self.history is None:
+            return
+        chunk: list[dict[str, Any]] = []
+        for event in inputs:
+            try:
+                chunk.append(self.detector.schema.check(event, len(chunk)))
+            except InvalidInput:
+                continue  # it was answered, so it was valid: only an event type changed since could refuse it
+            if len(chunk) == REPLAY_CHUNK:
+                self.history.record(self.detector.observations(chunk, self.history))
+                chunk = []
+        self.history.record(self.detector.observations(chunk, self.history))
 
     def fresh_history(self) -> History | None:
         """The history as training left it (for evaluation), independent of the live one."""
