@@ -48,6 +48,9 @@ class TextEmbedder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # Idle pool threads sleep instead of spinning: a one-utterance call (a bot's turn) then costs about
+        # 6 ms of CPU instead of 10, and does not take the other core from concurrent requests.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
         self._lock = threading.Lock()  # the tokenizer's padding state is shared
 
