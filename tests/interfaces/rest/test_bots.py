@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import yaml
 from fastapi.testclient import TestClient
 
 from aiflywheel.errors import NotFound
 from aiflywheel.interfaces.rest import create_app
+from aiflywheel.kernel.flywheel import FlywheelLoop
+from aiflywheel.kernel.flywheel.events import EventType
 from aiflywheel.kernel.keys import Keys
 from aiflywheel.kernel.kinds import KindRegistry
 from aiflywheel.kernel.platform import Platform
+from aiflywheel.kernel.registry import Stage
 from aiflywheel.kernel.serving import Serving
+from aiflywheel.kernel.worker import execute
 from aiflywheel.kinds.bot.example import demo_definition
 from aiflywheel.settings import Settings
 
@@ -136,36 +141,77 @@ def test_unrecognised_utterances_are_grouped_into_suggested_intents(bots):
     assert http.get("/v1/bots/nobot/unrecognised").status_code == 404
 
 
-def test_corrected_intents_feed_the_flywheel_retrain(bots):
-    from aiflywheel.kernel.worker import execute
+CORRECTIONS = [  # what users said that the first bot got wrong (fallback or another intent), corrected by feedback
+    ("howdy", "greet"),
+    ("yo", "greet"),
+    ("sup", "greet"),
+    ("grub please", "order_food"),
+    ("can i still get something at midnight", "opening_hours"),
+    ("is the kitchen still going", "opening_hours"),
+    ("do you deliver late at night", "opening_hours"),
+    ("ring you after ten", "opening_hours"),
+]
+HOLDOUT = [  # other people's words for the same things, and the bot's own: what both versions are judged on
+    ("howdy folks", "greet"),
+    ("sup mate", "greet"),
+    ("some grub please", "order_food"),
+    ("can i still get food at midnight", "opening_hours"),
+    ("is the kitchen still open", "opening_hours"),
+    ("do you deliver late", "opening_hours"),
+    ("i would like to order a pizza", "order_food"),
+    ("i'm so hungry", "order_food"),
+    ("when are you open", "opening_hours"),
+    ("open on christmas", "opening_hours"),
+    ("hello", "greet"),
+    ("good evening all", "greet"),
+]
 
+
+def test_corrected_intents_retrain_a_challenger_that_is_promoted_and_then_answers_them(bots, tmp_path):
+    """The whole flywheel on a bot: turns, corrected intents as feedback, a policy-triggered retrain on them,
+    champion and challenger judged on a labelled holdout, promotion, and the served bot answering right."""
     platform, http, *_ = bots
-    corrections = [
-        ("i fancy some noodles", "order_food"),
-        ("could you bring some dumplings over", "order_food"),
-        ("are you open on bank holidays", "opening_hours"),
-        ("do you deliver late at night", "opening_hours"),
-        ("good day to you", "greet"),
-        ("hiya", "greet"),
-    ]
-    for number, (text, intent) in enumerate(corrections):
+    pd.DataFrame(HOLDOUT, columns=["text", "intent"]).to_csv(tmp_path / "holdout.csv", index=False)
+    platform.datasets.create("food-holdout", tmp_path / "holdout.csv")
+    platform.flywheel.set_policy(
+        "food",
+        {
+            "triggers": {"every_n_labels": len(CORRECTIONS)},
+            "promotion": {"holdout_dataset": "food-holdout", "min_samples": len(HOLDOUT), "recent_feedback_share": 0},
+        },
+    )
+    wrong = 0
+    for number, (text, intent) in enumerate(CORRECTIONS):
         reply = say(http, f"fix-{number}", text)
+        wrong += reply["intent"] != intent
         sent = http.post(
             "/v1/feedback", json={"prediction_id": reply["prediction_id"], "event_id": f"fw-{number}", "label": intent}
         )
         assert sent.status_code in (200, 201), sent.text
-    job = platform.flywheel.retrain("food")
-    execute(platform, platform.all_jobs().claim("tests:bots", job_id=job.id))
-    finished = platform.jobs.get(job.id)
-    assert finished.state.value == "succeeded", finished.error
-    assert finished.result["challenger"] == "food:2"  # trained on the definition plus the corrections
-    joined = [
-        platform.datasets.training_data(platform.datasets.version(name)).to_pandas()
-        for name in ("food.training", "food.evaluation")  # the newest labels are kept out to judge on
-    ]
-    rows = {(row.text, row.intent) for frame in joined for row in frame.itertuples()}
-    assert {(text, intent) for text, intent in corrections} <= rows
-    assert platform.flywheel.history("food")  # the decision (promoted or refused, with its reason) is recorded
+    assert wrong >= len(CORRECTIONS) - 2  # the first bot really did not know these
+    platform.prediction_log.flush()
+
+    (message,) = FlywheelLoop(platform).tick()
+    assert "new labelled predictions" in message
+    while (job := platform.all_jobs().claim("tests:bots")) is not None:
+        execute(platform, job)
+        assert platform.jobs.get(job.id).error is None, platform.jobs.get(job.id).error
+
+    decision = [e for e in platform.flywheel.history("food") if e.type not in ("policy_set", "triggered")][-1]
+    assert decision.type == EventType.PROMOTED, decision.reason
+    offline = decision.details["offline"]
+    assert offline["rows"] == len(HOLDOUT) and offline["metric"] == "accuracy"
+    assert offline["challenger"]["accuracy"] > offline["champion"]["accuracy"]
+    champion = platform.models.champion("food")
+    assert champion.version == 2 and platform.models.get("food", 1).stage == Stage.ARCHIVED
+    training = platform.datasets.version(decision.details["training_set"].rpartition(":")[0])
+    rows = platform.datasets.training_data(training).to_pandas()
+    assert set(CORRECTIONS) <= {(row.text, row.intent) for row in rows.itertuples()}  # feedback became data
+
+    http.app.state.api.serving.forget_routes()  # what the route cache does by itself within a second
+    for number, (text, intent) in enumerate(CORRECTIONS):
+        answer = say(http, f"after-{number}", text)
+        assert (answer["intent"], answer["model_version"]) == (intent, "food:2"), text
 
 
 @pytest.fixture(scope="module")

@@ -121,9 +121,16 @@ def _numbers(text: str) -> list[Span]:
     return spans
 
 
-def _dates_and_times(text: str) -> list[tuple[Span, datetime]]:
+def _dates_and_times(text: str) -> tuple[tuple[Span, datetime], ...]:
+    """Dates and times found in ``text``. The last text's are kept for the minute: a bot with a date and a
+    time slot reads each turn twice, and "tomorrow" or "in 30 minutes" mean the same within the minute."""
+    return _dates_and_times_in_minute(text, datetime.now().replace(second=0, microsecond=0))
+
+
+@lru_cache(maxsize=1)
+def _dates_and_times_in_minute(text: str, minute: datetime) -> tuple[tuple[Span, datetime], ...]:
     if not _MAY_BE_DATE.search(text):
-        return []  # dateparser costs milliseconds even when it finds nothing
+        return ()  # dateparser costs milliseconds even when it finds nothing
     import dateparser
     from dateparser.search import search_dates
 
@@ -141,7 +148,7 @@ def _dates_and_times(text: str) -> list[tuple[Span, datetime]]:
         start = start if start >= 0 else 0
         cursor = start + len(phrase)
         results.append((Span(start, cursor, None, phrase), moment))
-    return results
+    return tuple(results)
 
 
 def _dates(text: str) -> list[Span]:
