@@ -29,10 +29,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import jiwer
 import numpy as np
 
-from aiflywheel.kinds.components.spoken import words_for_scoring
+from aiflywheel.kinds.components.scoring import word_error_rate, words_for_scoring
 from aiflywheel.kinds.speech import audio
 from aiflywheel.kinds.speech.asr import AsrParams, AsrPredictor
 from aiflywheel.kinds.speech.tts import TtsParams, TtsPredictor
@@ -75,8 +74,7 @@ def lj_rows(limit: int | None) -> list[dict]:
 
 
 def score(references: list[str], hypotheses: list[str]) -> float:
-    return jiwer.wer([" ".join(words_for_scoring(r)) for r in references],
-                     [" ".join(words_for_scoring(h)) or "-" for h in hypotheses])  # fmt: skip
+    return word_error_rate(references, hypotheses)
 
 
 def run_asr(name: str, transcribe, clips: list[tuple[audio.Audio, str]]) -> dict:

@@ -9,7 +9,7 @@ import av
 import jiwer
 import pytest
 
-from aiflywheel.kinds.components.spoken import words_for_scoring
+from aiflywheel.kinds.components.scoring import words_for_scoring
 from aiflywheel.kinds.speech import audio
 from aiflywheel.testing import assert_error
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from aiflywheel.errors import InvalidInput
-from aiflywheel.kinds.components.spoken import spoken_form, words_for_scoring
+from aiflywheel.kinds.components.scoring import words_for_scoring
+from aiflywheel.kinds.components.spoken import spoken_form
 from aiflywheel.kinds.speech import ssml
 from aiflywheel.kinds.speech.ssml import Pause, Prosody, Speech
 

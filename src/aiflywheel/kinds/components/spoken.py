@@ -2,15 +2,16 @@
 
 Speech synthesis reads this output aloud (a voice that meets "$3.50" or "Dr." guesses, and
 the guess is often wrong); speech recognition scoring compares words, so a reference
-"eighteen oh two" and a transcript "1802" must be brought to the same words first. Numbers
+"eighteen oh two" and a transcript "1802" must be brought to the same words first
+(``scoring.words_for_scoring``). Numbers
 are spelled by ``num2words`` (LGPL-2.1, imported as a library).
 
 Examples
 --------
 >>> spoken_form("Dr. Smith paid $3.50 for 2 items on May 5th, 1999 at 10:30.")
 'Doctor Smith paid three dollars fifty cents for two items on May fifth, nineteen ninety-nine at ten thirty.'
->>> words_for_scoring("In 1802, Mr. Lee's 3 dogs ran.")
-['in', 'eighteen', 'oh', 'two', 'mister', "lee's", 'three', 'dogs', 'ran']
+>>> spoken_form("In 1802, Mr. Lee's 3 dogs ran.")
+"In eighteen oh two, Mister Lee's three dogs ran."
 """
 
 from __future__ import annotations
@@ -125,18 +126,6 @@ def spoken_form(text: str) -> str:
     for symbol, words in SYMBOLS.items():
         text = text.replace(symbol, words)
     return re.sub(r"[ \t]+", " ", re.sub(r" +([,.;:!?])", r"\1", text)).strip()
-
-
-def words_for_scoring(text: str) -> list[str]:
-    """Lower-case words without punctuation, after ``spoken_form``: what word error rates compare.
-
-    Hyphens and other joiners become spaces ("twenty-one" → "twenty one"), so "21",
-    "twenty-one" and "twenty one" score the same.
-    """
-    spoken = spoken_form(text).lower()
-    spoken = re.sub(r"[-‐‑‒–—_/]", " ", spoken)
-    spoken = re.sub(r"[^\w\s']", " ", spoken)
-    return [word.strip("'") for word in spoken.split() if word.strip("'")]
 
 
 def _cardinal(number: str) -> str:

@@ -17,12 +17,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
-import jiwer
 from pydantic import BaseModel
 
 from aiflywheel.errors import InvalidInput
 from aiflywheel.kernel.kinds import Column, FeedbackRecord, KindExample, Metric, Progress, TrainingData, TrainResult
-from aiflywheel.kinds.components.spoken import words_for_scoring
+from aiflywheel.kinds.components.scoring import word_error_rate, words_for_scoring
 from aiflywheel.kinds.speech import audio, example
 from aiflywheel.kinds.speech.asr import MAX_HOTWORDS, SAMPLE_RATE, AsrParams, AsrPredictor, base_parts
 from aiflywheel.kinds.speech.tts import TtsParams, TtsPredictor
@@ -228,6 +227,4 @@ def _pairs(data: TrainingData, params: AsrParams) -> list[tuple[audio.Audio, str
 
 def _wer(predictor: AsrPredictor, pairs: list[tuple[audio.Audio, str]]) -> tuple[float, list[str]]:
     hypotheses = [predictor.transcribe(sound, word_timestamps=False)["text"] for sound, _ in pairs]
-    references = [" ".join(words_for_scoring(text)) or "-" for _, text in pairs]
-    heard = [" ".join(words_for_scoring(text)) for text in hypotheses]
-    return round(float(jiwer.wer(references, heard)), 4), hypotheses
+    return round(word_error_rate([text for _, text in pairs], hypotheses), 4), hypotheses
