@@ -31,6 +31,11 @@ implements ``install(params, workdir)``: with no dataset, it writes what ``load`
 (a manifest naming weights that ship in a package, a lexicon, ...) and returns a
 ``TrainResult`` (its metrics may be empty). Its ``train`` may adapt the model from a
 dataset, or raise ``InvalidInput``.
+
+A predictor may also offer two optional capabilities, found by ``isinstance``: a
+``StreamingPredictor`` answers one instance in pieces as they are made (``Serving.stream``),
+and a ``JobPredictor`` answers one instance too big for a request as a job that writes files
+(``kernel/prediction_jobs.py``).
 """
 
 from __future__ import annotations

@@ -119,6 +119,8 @@ def _pattern(stems: tuple[str, ...], middle: str, endings: tuple[str, ...], opti
     return re.compile("^(?P<stem>" + "|".join(stems) + ")" + middle + ending + "$")
 
 
+# "46PM", "5kg": a number written against a word (ordinals and decades, "21st", "1990s", are one word).
+_NUMBER_STUCK_TO_WORD = re.compile(r"(\d)(?!(?:st|nd|rd|th|s)\b)([a-zA-Z])")
 # pattern → what replaces the British middle part
 _RULES = (
     (_pattern(_OUR_STEMS, "our", _OUR_ENDINGS, optional=True), "or"),
@@ -145,7 +147,7 @@ def words_for_scoring(text: str) -> list[str]:
     Hyphens and other joiners become spaces ("twenty-one" → "twenty one"), so "21",
     "twenty-one" and "twenty one" score the same.
     """
-    spoken = spoken_form(text).lower()
+    spoken = spoken_form(_NUMBER_STUCK_TO_WORD.sub(r"\1 \2", text)).lower()
     spoken = re.sub(r"[-‐‑‒–—_/]", " ", spoken)
     spoken = re.sub(r"['’]", "", spoken)
     spoken = re.sub(r"[^\w\s]", " ", spoken)

@@ -85,7 +85,8 @@ CURRENCIES = {"$": ("dollar", "dollars", "cent", "cents"), "€": ("euro", "euro
 MONTHS = tuple(calendar.month_name[1:])
 
 _MONEY = re.compile(r"([$€£])\s?(\d[\d,]*)(?:\.(\d{1,2}))?(?:\s?(million|billion|thousand))?\b")
-_TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\s?([ap])\.?m\.?\b|\b([01]?\d|2[0-3]):([0-5]\d)\b", re.IGNORECASE)
+# "10:15 am", and "10.15 am" as British English writes it (with a.m./p.m. a dot cannot be a decimal point).
+_TIME = re.compile(r"\b([01]?\d|2[0-3])[:.]([0-5]\d)\s?([ap])\.?m\.?\b|\b([01]?\d|2[0-3]):([0-5]\d)\b", re.IGNORECASE)
 _ORDINAL = re.compile(r"\b(\d+)(st|nd|rd|th)\b", re.IGNORECASE)
 _YEAR_AFTER_MONTH = re.compile(r"\b(" + "|".join(MONTHS) + r")(\s+\w+,?\s+)(1[1-9]\d\d|20\d\d)\b")
 _DAY_AFTER_MONTH = re.compile(r"\b(" + "|".join(MONTHS) + r")\s+([1-9]|[12]\d|3[01])\b(?![:.]\d)")

@@ -139,7 +139,7 @@ class TtsKind:
 
 
 class AsrKind:
-    """Speech-to-text: Whisper tiny.en through faster-whisper, word timestamps, custom vocabulary."""
+    """Speech-to-text: Whisper (base, or tiny.en) through faster-whisper, word timestamps, custom vocabulary."""
 
     name: ClassVar[str] = "asr"
     description: ClassVar[str] = "Speech-to-text: Whisper (faster-whisper), word timestamps and custom vocabulary."
@@ -151,7 +151,7 @@ class AsrKind:
     primary_metric: ClassVar[Metric] = WER
 
     def install(self, params: BaseModel, workdir: Path) -> TrainResult:
-        if params.model == "base":  # fail at install, not at the first request, when the extra is missing
+        if params.model == "base":  # fail at install, not at the first request, when a wheel is missing
             base_parts()
         AsrPredictor.save(params, workdir)
         return TrainResult({"hotwords": len(params.hotwords)}, WER, {"model": params.model})
