@@ -25,6 +25,8 @@ from aiflywheel.kinds.speech.ssml import Pause, Prosody, Speech
         ("The U.S.A. has 50 states.", "The U S A has fifty states."),
         ("Since 1802 it stood.", "Since eighteen oh-two it stood."),
         ("She came first.", "She came first."),
+        ("Open from 9.00 to 5.30, at 10.15 am.", "Open from nine o'clock to five thirty, at ten fifteen a m."),
+        ("It grew 2.50 times.", "It grew two point five zero times."),
     ],
 )
 def test_spoken_form(written, spoken):
