@@ -66,7 +66,7 @@ def run_batch_prediction(platform: Platform, job: Job, progress: Progress) -> di
             for batch in source.iter_batches(batch_size=BATCH_ROWS):
                 rows = batch.to_pylist()
                 outputs = predictor.predict(rows)
-                ids = _log(platform, model_version.id, rows, outputs)
+                ids = log_job_predictions(platform, model_version.id, rows, outputs)
                 table = _with_predictions(pa.Table.from_batches([batch]), ids, outputs)
                 writer = writer or pq.ParquetWriter(path, table.schema)
                 writer.write_table(table.cast(writer.schema))
@@ -85,7 +85,8 @@ def run_batch_prediction(platform: Platform, job: Job, progress: Progress) -> di
     return {"dataset": created.dataset, "version": created.version, "rows": created.row_count}
 
 
-def _log(platform: Platform, version_id: int, rows: list[dict], outputs: list[dict]) -> list[str]:
+def log_job_predictions(platform: Platform, version_id: int, rows: list[dict], outputs: list[dict]) -> list[str]:
+    """Log predictions a job made (no endpoint) like an endpoint's, so feedback can answer them; their ids."""
     invocation_id = new_invocation_id()
     platform.prediction_log.record(
         {

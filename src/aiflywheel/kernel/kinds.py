@@ -34,12 +34,17 @@ implements ``install(params, workdir)``: with no dataset, it writes what ``load`
 (a manifest naming weights that ship in a package, a lexicon, ...) and returns a
 ``TrainResult`` (its metrics may be empty). Its ``train`` may adapt the model from a
 dataset, or raise ``InvalidInput``.
+
+A predictor may also offer two optional capabilities, found by ``isinstance``: a
+``StreamingPredictor`` answers one instance in pieces as they are made (``Serving.stream``),
+and a ``JobPredictor`` answers one instance too big for a request as a job that writes files
+(``kernel/prediction_jobs.py``).
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -117,6 +122,36 @@ class Progress(Protocol):
 
 class Predictor(Protocol):
     def predict(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
+
+
+@runtime_checkable
+class StreamingPredictor(Protocol):
+    """A predictor whose answer to one instance can leave in pieces as it is made (speech, sentence by sentence).
+
+    ``predict_stream(instance)`` checks the instance at once (raising ``InvalidInput`` before any byte is
+    sent) and returns a description of the answer (its media type first of all) and an iterator of bytes.
+    """
+
+    def predict(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
+
+    def predict_stream(self, instance: Any) -> tuple[dict[str, Any], Iterator[bytes]]: ...
+
+
+@runtime_checkable
+class JobPredictor(Protocol):
+    """A predictor that also answers one instance too big for a request as a job (a book to read aloud,
+    an hour of audio): the kernel queues it, the predictor writes its output files into ``folder``.
+
+    ``check_job(instance, source)`` refuses a bad instance (``InvalidInput``) before it is queued;
+    ``source`` is the uploaded file the instance refers to, if any. ``run_job`` reports progress and
+    returns the prediction (JSON); every file it left in ``folder`` is kept and can be fetched.
+    """
+
+    def predict(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
+
+    def check_job(self, instance: Any, source: Path | None) -> None: ...
+
+    def run_job(self, instance: Any, source: Path | None, folder: Path, progress: Progress) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)

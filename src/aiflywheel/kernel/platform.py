@@ -21,6 +21,7 @@ from aiflywheel.kernel.flywheel import Flywheel
 from aiflywheel.kernel.jobs import Job, JobQueue
 from aiflywheel.kernel.kinds import KindRegistry, Predictor
 from aiflywheel.kernel.model_files import load_predictor
+from aiflywheel.kernel.prediction_jobs import Upload, job_file, submit_prediction_job
 from aiflywheel.kernel.predictions import Feedback, PredictionLog
 from aiflywheel.kernel.projects import DEFAULT_PROJECT, ensure_project
 from aiflywheel.kernel.registry import ModelRegistry, ModelVersion
@@ -103,6 +104,14 @@ class Platform:
 
     def batch_predict(self, model: str, dataset: str, version: int | None = None, output: str | None = None) -> Job:
         return submit_batch_prediction(self, model, dataset, version=version, output=output)
+
+    def prediction_job(self, version: ModelVersion, predictor: Predictor, instance: Any, source: Upload = None) -> Job:
+        """Queue one big instance (and an uploaded file: its path and name) for ``version``; ``predictor`` checks it."""
+        return submit_prediction_job(self, version, predictor, instance, source)
+
+    def job_file(self, job_id: int, name: str) -> tuple[Path, str]:
+        """An output file of a succeeded prediction job: its local path and media type."""
+        return job_file(self, job_id, name)
 
     def predictor(self, version: ModelVersion) -> Predictor:
         """Load (once per process) the predictor of a model version."""

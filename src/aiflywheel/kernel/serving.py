@@ -24,6 +24,7 @@ import random
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +34,7 @@ from pydantic import BaseModel
 from aiflywheel.errors import FlywheelError, InvalidInput, KindFailed
 from aiflywheel.kernel.clock import now
 from aiflywheel.kernel.endpoints import EndpointConfig, Endpoints, Route
-from aiflywheel.kernel.kinds import KindRegistry, Predictor
+from aiflywheel.kernel.kinds import KindRegistry, Predictor, StreamingPredictor
 from aiflywheel.kernel.model_files import load_predictor
 from aiflywheel.kernel.predictions import PredictionLog, new_invocation_id, prediction_ids
 from aiflywheel.kernel.registry import ModelRegistry, ModelVersion
@@ -50,6 +51,16 @@ class Invocation(BaseModel):
 
 
 INLINE_SECONDS = 0.002
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """A streamed answer: what it is (``described``), its bytes as they are made, and its prediction id."""
+
+    described: dict[str, Any]
+    pieces: Iterator[bytes]
+    prediction_id: str
+    model_version: str
 
 
 @dataclass
@@ -297,6 +308,38 @@ class Serving:
             self._shadow(project_id, route, instances)
         return answer
 
+    def champion(self, project_id: int, endpoint: str) -> tuple[ModelVersion, Predictor]:
+        """The endpoint's champion version and its loaded predictor (loading it now if needed)."""
+        route = self.route(project_id, endpoint)
+        return route.champion, self._loaded_version(route.champion, route.endpoint.config).batcher.predictor
+
+    def stream(self, project_id: int, endpoint: str, instance: Any) -> Streamed:
+        """Answer one instance in pieces with the champion (a ``StreamingPredictor``), logged when the last piece left.
+
+        The instance is checked before this returns, so a bad one is an ``InvalidInput`` and not a cut stream.
+        """
+        route = self.route(project_id, endpoint)
+        version, predictor = self.champion(project_id, endpoint)
+        if not isinstance(predictor, StreamingPredictor):
+            raise InvalidInput(f"endpoint {endpoint!r} ({version.kind}) does not stream its answers; use /invocations")
+        started = time.perf_counter()
+        try:
+            described, pieces = predictor.predict_stream(instance)
+        except Exception as error:
+            raise _translate(error) from error
+        invocation_id = new_invocation_id()
+
+        def logged() -> Iterator[bytes]:
+            sent = 0
+            for piece in pieces:
+                sent += len(piece)
+                yield piece
+            latency_ms = (time.perf_counter() - started) * 1000.0
+            output = {**described, "streamed_bytes": sent}
+            self._log(project_id, route, version, [instance], [output], latency_ms, False, invocation_id)
+
+        return Streamed(described, logged(), prediction_ids(invocation_id, 1)[0], version.ref)
+
     def _shadow(self, project_id: int, route: Route, instances: list[Any]) -> None:
         started = time.perf_counter()
         try:
@@ -312,8 +355,8 @@ class Serving:
 
         future.add_done_callback(done)
 
-    def _log(self, project_id, route, version, instances, outputs, latency_ms, shadow) -> list[str]:
-        invocation_id = new_invocation_id()
+    def _log(self, project_id, route, version, instances, outputs, latency_ms, shadow, invocation_id=None) -> list[str]:
+        invocation_id = invocation_id or new_invocation_id()
         self.log.record(
             {
                 "id": invocation_id,

@@ -26,6 +26,8 @@ from aiflywheel.kernel.flywheel.review import run_review
 from aiflywheel.kernel.jobs import HEARTBEAT_SECONDS, Job, JobCancelled, JobQueue, JobState, this_worker
 from aiflywheel.kernel.kinds import KindRegistry
 from aiflywheel.kernel.platform import Platform
+from aiflywheel.kernel.prediction_jobs import JOB_TYPE as PREDICTION_JOB
+from aiflywheel.kernel.prediction_jobs import run_prediction_job
 from aiflywheel.kernel.training import JOB_TYPE as TRAIN
 from aiflywheel.kernel.training import run_training
 from aiflywheel.settings import Settings
@@ -38,6 +40,7 @@ HANDLERS: dict[str, Handler] = {
     BATCH_PREDICT: run_batch_prediction,
     RETRAIN: run_retrain,
     REVIEW: run_review,
+    PREDICTION_JOB: run_prediction_job,
 }
 
 

@@ -9,7 +9,7 @@ import av
 import jiwer
 import pytest
 
-from aiflywheel.kinds.components.spoken import words_for_scoring
+from aiflywheel.kinds.components.scoring import words_for_scoring
 from aiflywheel.kinds.speech import audio
 from aiflywheel.testing import assert_error
 
@@ -26,7 +26,7 @@ def _container(answer_bytes: bytes) -> tuple[str, str, int]:
 
 def test_first_start_serves_tts_and_asr(speech_world):
     assert {e.name for e in speech_world.platform.endpoints.list()} >= {"tts", "asr"}
-    assert speech_world.platform.models.get("asr").params["model"] == "tiny.en"
+    assert speech_world.platform.models.get("asr").params["model"] == "base"
 
 
 def test_asr_transcribes_lj_speech_clips_with_word_timings(speech_world, lj_clips):

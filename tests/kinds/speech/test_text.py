@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from aiflywheel.errors import InvalidInput
-from aiflywheel.kinds.components.spoken import spoken_form, words_for_scoring
+from aiflywheel.kinds.components.scoring import word_error_rate, words_for_scoring
+from aiflywheel.kinds.components.spoken import spoken_form
 from aiflywheel.kinds.speech import ssml
 from aiflywheel.kinds.speech.ssml import Pause, Prosody, Speech
 
@@ -24,6 +25,8 @@ from aiflywheel.kinds.speech.ssml import Pause, Prosody, Speech
         ("The U.S.A. has 50 states.", "The U S A has fifty states."),
         ("Since 1802 it stood.", "Since eighteen oh-two it stood."),
         ("She came first.", "She came first."),
+        ("Open from 9.00 to 5.30, at 10.15 am.", "Open from nine o'clock to five thirty, at ten fifteen a m."),
+        ("It grew 2.50 times.", "It grew two point five zero times."),
     ],
 )
 def test_spoken_form(written, spoken):
@@ -33,6 +36,38 @@ def test_spoken_form(written, spoken):
 def test_scoring_words_agree_across_written_forms():
     assert words_for_scoring("In 1802, twenty-one men") == words_for_scoring("in eighteen oh two twenty one men")
     assert words_for_scoring("May 5") == ["may", "fifth"]
+
+
+@pytest.mark.parametrize(
+    "british,american",
+    [
+        ("The neighbours' favourite colour", "the neighbors favorite color"),
+        ("She realised the organisation apologised", "she realized the organization apologized"),
+        ("The centre is 3 metres wide; it was centred", "the center is three meters wide it was centered"),
+        ("He travelled to the gaol with a grey catalogue", "he traveled to the jail with a gray catalog"),
+    ],
+)
+def test_scoring_spells_british_words_the_american_way(british, american):
+    assert words_for_scoring(british) == american.split()
+
+
+def test_scoring_leaves_words_that_only_look_british_alone():
+    text = "four hours on tour pour your flour; advertise the surprise; rise wise; the marshal; theorem"
+    assert words_for_scoring(text) == text.replace(";", "").split()
+
+
+@pytest.mark.parametrize(
+    "reference,heard,expected",
+    [
+        ("The male debtors' side", "the male debtor's side", 0.0),  # apostrophes are not heard
+        ("and a day room", "and a dayroom", 0.0),  # a compound closed on one side, open on the other
+        ("Every new-comer was entitled", "every newcomer was entitled", 0.0),
+        ("Every new-comer was entitled", "every new corner was entitled", 0.2),  # a real error still counts
+        ("eleven pounds", "£11", 0.0),
+    ],
+)
+def test_word_error_rate_counts_only_what_was_misheard(reference, heard, expected):
+    assert word_error_rate([reference], [heard]) == pytest.approx(expected)
 
 
 def test_plain_text_is_one_piece():

@@ -16,6 +16,7 @@ from aiflywheel.interfaces.rest.language import router as language_router
 from aiflywheel.interfaces.rest.limits import BodyLimit
 from aiflywheel.interfaces.rest.resources import router as resources
 from aiflywheel.interfaces.rest.serving import router as serving_router
+from aiflywheel.interfaces.rest.speech import UPLOAD_ENDINGS as SPEECH_UPLOAD_ENDINGS
 from aiflywheel.interfaces.rest.speech import router as speech_router
 from aiflywheel.interfaces.rest.vision import router as vision_router
 from aiflywheel.kernel.keys import Keys
@@ -72,5 +73,6 @@ def create_app(
         max_body=max_body_bytes,
         max_upload=max_upload_bytes,
         upload_paths=("/v1/datasets", *UPLOAD_PATHS),
+        upload_endings=SPEECH_UPLOAD_ENDINGS,
     )
     return app

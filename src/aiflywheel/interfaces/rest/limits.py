@@ -8,18 +8,31 @@ from aiflywheel.errors import PayloadTooLarge
 
 
 class BodyLimit:
-    """ASGI middleware: ``max_body`` bytes for every request, ``max_upload`` for dataset uploads."""
+    """ASGI middleware: ``max_body`` bytes for every request, ``max_upload`` for file uploads.
 
-    def __init__(self, app, max_body: int, max_upload: int, upload_paths: tuple[str, ...] = ("/v1/datasets",)):
+    An upload route is named by its path, or by the end of its path (``upload_endings``, for routes
+    with a parameter such as ``/v1/endpoints/{name}/transcription-jobs``).
+    """
+
+    def __init__(
+        self,
+        app,
+        max_body: int,
+        max_upload: int,
+        upload_paths: tuple[str, ...] = ("/v1/datasets",),
+        upload_endings: tuple[str, ...] = (),
+    ):
         self.app = app
         self.max_body = max_body
         self.max_upload = max_upload
         self.upload_paths = upload_paths
+        self.upload_endings = upload_endings
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
             return await self.app(scope, receive, send)
-        limit = self.max_upload if scope["path"] in self.upload_paths else self.max_body
+        upload = scope["path"] in self.upload_paths or scope["path"].endswith(self.upload_endings)
+        limit = self.max_upload if upload else self.max_body
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             return await _refuse(send, limit)

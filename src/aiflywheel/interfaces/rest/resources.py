@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from aiflywheel.errors import NotFound
@@ -133,6 +134,13 @@ def get_job(job_id: int, platform: ProjectPlatform) -> Job:
 @router.get("/jobs/{job_id}/logs", tags=["jobs"])
 def job_logs(job_id: int, platform: ProjectPlatform, after: int = 0) -> list[LogLine]:
     return platform.jobs.logs(job_id, after=after)
+
+
+@router.get("/jobs/{job_id}/files/{name}", tags=["jobs"], response_class=FileResponse)
+def job_file(job_id: int, name: str, platform: ProjectPlatform) -> FileResponse:
+    """An output file of a succeeded prediction job (the audio of a synthesis job, a transcript, ...)."""
+    path, media_type = platform.job_file(job_id, name)
+    return FileResponse(path, media_type=media_type, filename=name)
 
 
 @router.post("/jobs/{job_id}/cancel", tags=["jobs"])

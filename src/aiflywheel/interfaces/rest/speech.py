@@ -5,30 +5,40 @@
 - ``POST /v1/endpoints/{name}/transcriptions`` (multipart, field ``file``) → ``{"text", "words", ...,
   "prediction_id"}``;
 - ``WS /v1/endpoints/{name}/live`` → live transcription of streamed PCM, partial and final results;
+- ``POST /v1/endpoints/{name}/speech/stream`` (as ``/speech``) → the audio file as a chunked response,
+  sentence by sentence as it is spoken;
+- ``POST /v1/endpoints/{name}/synthesis-jobs`` ``{"text" (up to 100,000 characters), ...}`` and
+  ``POST /v1/endpoints/{name}/transcription-jobs`` (multipart, field ``file``) → 202 and the queued job;
+  poll ``GET /v1/jobs/{id}``, fetch its files at ``GET /v1/jobs/{id}/files/{name}``;
 - ``GET /v1/voices`` → the voices this server knows, with language, gender, engine and whether installed.
 
-Both routes build one standard instance and go through the same kernel serving path as
-``/invocations`` (logged, routed to champion/challenger, feedback-ready).
+Each route builds one standard instance and goes through the kernel's serving path (logged, routed,
+feedback-ready) or its job queue; none calls a kind.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
+import tempfile
 import wave
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, UploadFile, WebSocket, WebSocketDisconnect
-from fastapi.responses import Response
+from fastapi import APIRouter, File, Form, Request, UploadFile, WebSocket, WebSocketDisconnect
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from aiflywheel.errors import FlywheelError, InvalidInput
-from aiflywheel.interfaces.rest.deps import Caller
+from aiflywheel.interfaces.rest.deps import Caller, ProjectPlatform, Writer
 from aiflywheel.interfaces.rest.serving import invocation
+from aiflywheel.kernel.jobs import Job
 from aiflywheel.kinds.speech.voices import listing
 
 router = APIRouter(prefix="/v1", tags=["speech"])
+UPLOAD_ENDINGS = ("/transcription-jobs",)  # long recordings: these take the upload size limit, not the body limit
 
 
 class SpeechRequest(BaseModel):
@@ -57,6 +67,58 @@ async def speak(name: str, body: SpeechRequest, request: Request) -> Response:
         media_type=prediction.get("media_type", "application/octet-stream"),
         headers={"X-Prediction-Id": prediction_id, "X-Duration-Ms": str(prediction.get("duration_ms", ""))},
     )
+
+
+@router.post("/endpoints/{name}/speech/stream", response_class=StreamingResponse,
+             responses={200: {"content": {"audio/mpeg": {}}}})  # fmt: skip
+async def speak_streaming(name: str, body: SpeechRequest, request: Request) -> StreamingResponse:
+    """Speak ``text`` and send the audio as it is made, sentence by sentence (a chunked response)."""
+    api = request.app.state.api
+    project_id = api.auth(request).project_id
+    streamed = await asyncio.to_thread(api.serving.stream, project_id, name, body.model_dump(exclude_none=True))
+    return StreamingResponse(
+        streamed.pieces,  # a plain iterator: Starlette draws each piece on a worker thread
+        media_type=streamed.described.get("media_type", "application/octet-stream"),
+        headers={"X-Prediction-Id": streamed.prediction_id, "X-Model-Version": streamed.model_version},
+    )
+
+
+class SynthesisJobRequest(SpeechRequest):
+    speech_marks: bool = Field(False, description="Also write speech-marks.jsonl (sentence and word times)")
+
+
+@router.post("/endpoints/{name}/synthesis-jobs", status_code=202)
+async def synthesis_job(name: str, body: SynthesisJobRequest, request: Request, platform: ProjectPlatform,
+                        _: Writer) -> Job:  # fmt: skip
+    """Speak a long text (up to 100,000 characters) as a job that writes the audio file."""
+    return await _submit(request, platform, name, body.model_dump(exclude_none=True), None)
+
+
+@router.post("/endpoints/{name}/transcription-jobs", status_code=202)
+async def transcription_job(
+    name: str,
+    request: Request,
+    platform: ProjectPlatform,
+    _: Writer,
+    file: Annotated[UploadFile, File(description="A long recording: WAV, FLAC, MP3, OGG or WebM")],
+    word_timestamps: Annotated[bool, Form()] = True,
+) -> Job:
+    """Transcribe a long recording as a job: segments with times, transcript.json and transcript.vtt."""
+    scratch = platform.settings.home / "scratch"
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=scratch, prefix="upload-") as folder:
+        path = Path(folder) / "audio"
+        with open(path, "wb") as saved:
+            while chunk := await file.read(1 << 20):
+                saved.write(chunk)
+        instance = {"word_timestamps": word_timestamps}
+        return await _submit(request, platform, name, instance, (path, file.filename or "upload"))
+
+
+async def _submit(request, platform, name: str, instance: dict, upload: tuple[Path, str] | None) -> Job:
+    api = request.app.state.api
+    version, predictor = await asyncio.to_thread(api.serving.champion, platform.project_id, name)
+    return await asyncio.to_thread(platform.prediction_job, version, predictor, instance, upload)
 
 
 @router.post("/endpoints/{name}/transcriptions")

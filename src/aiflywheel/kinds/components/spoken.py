@@ -2,15 +2,16 @@
 
 Speech synthesis reads this output aloud (a voice that meets "$3.50" or "Dr." guesses, and
 the guess is often wrong); speech recognition scoring compares words, so a reference
-"eighteen oh two" and a transcript "1802" must be brought to the same words first. Numbers
+"eighteen oh two" and a transcript "1802" must be brought to the same words first
+(``scoring.words_for_scoring``). Numbers
 are spelled by ``num2words`` (LGPL-2.1, imported as a library).
 
 Examples
 --------
 >>> spoken_form("Dr. Smith paid $3.50 for 2 items on May 5th, 1999 at 10:30.")
 'Doctor Smith paid three dollars fifty cents for two items on May fifth, nineteen ninety-nine at ten thirty.'
->>> words_for_scoring("In 1802, Mr. Lee's 3 dogs ran.")
-['in', 'eighteen', 'oh', 'two', 'mister', "lee's", 'three', 'dogs', 'ran']
+>>> spoken_form("In 1802, Mr. Lee's 3 dogs ran.")
+"In eighteen oh-two, Mister Lee's three dogs ran."
 """
 
 from __future__ import annotations
@@ -84,7 +85,12 @@ CURRENCIES = {"$": ("dollar", "dollars", "cent", "cents"), "€": ("euro", "euro
 MONTHS = tuple(calendar.month_name[1:])
 
 _MONEY = re.compile(r"([$€£])\s?(\d[\d,]*)(?:\.(\d{1,2}))?(?:\s?(million|billion|thousand))?\b")
-_TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\s?([ap])\.?m\.?\b|\b([01]?\d|2[0-3]):([0-5]\d)\b", re.IGNORECASE)
+# "10:15 am", and "10.15 am" as British English writes it (with a.m./p.m. a dot cannot be a decimal point).
+_TIME = re.compile(r"\b([01]?\d|2[0-3])[:.]([0-5]\d)\s?([ap])\.?m\.?\b|\b([01]?\d|2[0-3]):([0-5]\d)\b", re.IGNORECASE)
+# "open 9.00 to 5.30", "at 6.15": a dotted time after a word that introduces one (else it is a decimal).
+_DOTTED_TIME = re.compile(
+    r"\b(at|to|from|until|till|by|before|after|between)(\s+)([01]?\d|2[0-3])\.([0-5]\d)\b(?!\.\d)", re.IGNORECASE
+)
 _ORDINAL = re.compile(r"\b(\d+)(st|nd|rd|th)\b", re.IGNORECASE)
 _YEAR_AFTER_MONTH = re.compile(r"\b(" + "|".join(MONTHS) + r")(\s+\w+,?\s+)(1[1-9]\d\d|20\d\d)\b")
 _DAY_AFTER_MONTH = re.compile(r"\b(" + "|".join(MONTHS) + r")\s+([1-9]|[12]\d|3[01])\b(?![:.]\d)")
@@ -108,6 +114,7 @@ def spoken_form(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = _MONEY.sub(_money, text)
     text = _TIME.sub(_time, text)
+    text = _DOTTED_TIME.sub(lambda m: m.group(1) + m.group(2) + _clock(m.group(3), m.group(4), None), text)
     text = _PHONE.sub(lambda m: ", ".join(" ".join(_digit(d) for d in g) for g in re.findall(r"\d+", m.group(0))), text)
     text = _HOUR.sub(lambda m: f"{num2words(int(m.group(1)))} {m.group(2).lower()} m", text)
     text = _ORDINAL.sub(lambda m: num2words(int(m.group(1)), to="ordinal"), text)
@@ -125,18 +132,6 @@ def spoken_form(text: str) -> str:
     for symbol, words in SYMBOLS.items():
         text = text.replace(symbol, words)
     return re.sub(r"[ \t]+", " ", re.sub(r" +([,.;:!?])", r"\1", text)).strip()
-
-
-def words_for_scoring(text: str) -> list[str]:
-    """Lower-case words without punctuation, after ``spoken_form``: what word error rates compare.
-
-    Hyphens and other joiners become spaces ("twenty-one" → "twenty one"), so "21",
-    "twenty-one" and "twenty one" score the same.
-    """
-    spoken = spoken_form(text).lower()
-    spoken = re.sub(r"[-‐‑‒–—_/]", " ", spoken)
-    spoken = re.sub(r"[^\w\s']", " ", spoken)
-    return [word.strip("'") for word in spoken.split() if word.strip("'")]
 
 
 def _cardinal(number: str) -> str:
@@ -176,8 +171,12 @@ def _money(match: re.Match[str]) -> str:
 
 
 def _time(match: re.Match[str]) -> str:
-    hour, minute, meridiem = (match.group(1), match.group(2), match.group(3)) if match.group(1) else (
-        match.group(4), match.group(5), None)  # fmt: skip
+    if match.group(1):
+        return _clock(match.group(1), match.group(2), match.group(3))
+    return _clock(match.group(4), match.group(5), None)
+
+
+def _clock(hour: str, minute: str, meridiem: str | None) -> str:
     words = num2words(int(hour))
     if int(minute):
         words += " " + (f"oh {num2words(int(minute))}" if int(minute) < 10 else num2words(int(minute)))

@@ -13,6 +13,8 @@ import base64
 import binascii
 import io
 from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
 
 import av
 import numpy as np
@@ -49,15 +51,17 @@ def from_base64(value: object, field: str) -> bytes:
         raise InvalidInput(f"{field}: not valid base64 ({exc})") from exc
 
 
-def decode(data: bytes, sample_rate: int, max_seconds: float, field: str = "audio") -> Audio:
-    """Any audio file → mono int16 at ``sample_rate``; refuses what is not audio, empty or too long."""
-    if not data:
+def decode(data: bytes | Path, sample_rate: int, max_seconds: float, field: str = "audio") -> Audio:
+    """Any audio file (its bytes, or its path) → mono int16 at ``sample_rate``; refuses what is not audio, empty or
+    too long."""
+    if not data or (isinstance(data, Path) and data.stat().st_size == 0):
         raise InvalidInput(f"{field}: the audio is empty")
     chunks: list[np.ndarray] = []
     total = 0
     limit = int(max_seconds * sample_rate)
     try:
-        with av.open(io.BytesIO(data), mode="r", metadata_errors="ignore") as container:
+        source = str(data) if isinstance(data, Path) else io.BytesIO(data)
+        with av.open(source, mode="r", metadata_errors="ignore") as container:
             if not container.streams.audio:
                 raise InvalidInput(f"{field}: the file has no audio stream")
             stream = container.streams.audio[0]
@@ -81,6 +85,32 @@ def decode(data: bytes, sample_rate: int, max_seconds: float, field: str = "audi
     return Audio(samples, sample_rate)
 
 
+def probe(path: Path, max_seconds: float, field: str = "file") -> float | None:
+    """Check that ``path`` is a readable audio file no longer than ``max_seconds`` without decoding all of it.
+
+    Returns its duration in seconds when the container states one (a stream may not).
+    """
+    if path.stat().st_size == 0:
+        raise InvalidInput(f"{field}: the audio is empty")
+    try:
+        with av.open(str(path), mode="r", metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                raise InvalidInput(f"{field}: the file has no audio stream")
+            stream = container.streams.audio[0]
+            seconds = None
+            if stream.duration is not None and stream.time_base is not None:
+                seconds = float(stream.duration * stream.time_base)
+            elif container.duration is not None:
+                seconds = container.duration / av.time_base
+            if next(container.decode(stream), None) is None:
+                raise InvalidInput(f"{field}: the file holds no audio samples")
+    except av.error.FFmpegError as exc:
+        raise InvalidInput(f"{field}: not a readable audio file (WAV, FLAC, MP3, OGG or WebM): {exc}") from exc
+    if seconds is not None and seconds > max_seconds:
+        raise InvalidInput(f"{field}: the audio is {seconds:.0f} s long, over the limit of {max_seconds:g} s")
+    return seconds
+
+
 def resample(audio: Audio, sample_rate: int) -> Audio:
     """The same sound at another rate (FFmpeg's resampler)."""
     if audio.sample_rate == sample_rate or not len(audio.samples):
@@ -94,29 +124,86 @@ def resample(audio: Audio, sample_rate: int) -> Audio:
 
 def encode(audio: Audio, audio_format: str) -> bytes:
     """``audio`` as a file of ``audio_format`` (wav, ogg = Opus in OGG, mp3, pcm = raw s16le) at its own rate."""
-    container_format, codec, _, rates = FORMATS[audio_format]
-    if audio.sample_rate not in rates:
-        raise InvalidInput(
-            f"sample_rate: {audio_format} supports {', '.join(map(str, rates))} Hz, not {audio.sample_rate}"
-        )
-    if audio_format == "pcm":
-        return audio.samples.astype("<i2").tobytes()
-    buffer = io.BytesIO()
-    with av.open(buffer, mode="w", format=container_format) as container:
-        stream = container.add_stream(codec, rate=audio.sample_rate, layout="mono")
-        if audio_format in ("mp3", "ogg"):  # speech needs less than the encoders' music defaults
-            stream.bit_rate = 48_000 if audio.sample_rate >= 22050 else 32_000
-        step = audio.sample_rate  # one second a frame: the encoder re-frames as its codec needs
-        for start in range(0, len(audio.samples), step):
-            frame = av.AudioFrame.from_ndarray(
-                audio.samples[start : start + step].reshape(1, -1), format="s16", layout="mono"
-            )
-            frame.sample_rate = audio.sample_rate
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
+    buffer = io.BytesIO()  # seekable: the WAV header gets its real sizes
+    encoder = Encoder(audio_format, audio.sample_rate, buffer)
+    encoder.add(audio.samples)
+    encoder.finish()
     return buffer.getvalue()
+
+
+class _Drain(io.RawIOBase):
+    """A write-only, non-seekable file whose bytes are taken out as they are written (what streaming sends)."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.written.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        data = b"".join(self.written)
+        self.written.clear()
+        return data
+
+
+class Encoder:
+    """Encodes audio piece by piece into one file of ``audio_format``, written to ``target``.
+
+    Without a ``target`` the file is streamed: ``add`` and ``finish`` return the bytes ready so
+    far (a WAV streamed this way carries FFmpeg's "length unknown" header, which players accept).
+    """
+
+    def __init__(self, audio_format: str, sample_rate: int, target: BinaryIO | None = None):
+        container_format, codec, _, rates = FORMATS[audio_format]
+        if sample_rate not in rates:
+            raise InvalidInput(
+                f"sample_rate: {audio_format} supports {', '.join(map(str, rates))} Hz, not {sample_rate}"
+            )
+        self.sample_rate = sample_rate
+        self.samples_written = 0
+        self._drain = _Drain() if target is None else None
+        self._target = target if target is not None else self._drain
+        self._container = None
+        if audio_format != "pcm":
+            self._container = av.open(self._target, mode="w", format=container_format)
+            self._stream = self._container.add_stream(codec, rate=sample_rate, layout="mono")
+            if audio_format in ("mp3", "ogg"):  # speech needs less than the encoders' music defaults
+                self._stream.bit_rate = 48_000 if sample_rate >= 22050 else 32_000
+
+    def add(self, samples: np.ndarray) -> bytes:
+        """Encode mono int16 ``samples`` at the encoder's rate; the bytes ready to send (streaming) or b""."""
+        self.samples_written += len(samples)
+        if self._container is None:
+            self._target.write(samples.astype("<i2").tobytes())
+            return self._taken()
+        step = self.sample_rate  # one second a frame: the encoder re-frames as its codec needs
+        for start in range(0, len(samples), step):
+            frame = av.AudioFrame.from_ndarray(
+                samples[start : start + step].reshape(1, -1), format="s16", layout="mono"
+            )
+            frame.sample_rate = self.sample_rate
+            for packet in self._stream.encode(frame):
+                self._container.mux(packet)
+        return self._taken()
+
+    def finish(self) -> bytes:
+        """Flush the codec and close the container; the last bytes (streaming) or b""."""
+        if self._container is not None:
+            for packet in self._stream.encode(None):
+                self._container.mux(packet)
+            self._container.close()
+        return self._taken()
+
+    @property
+    def seconds(self) -> float:
+        return self.samples_written / self.sample_rate
+
+    def _taken(self) -> bytes:
+        return self._drain.take() if self._drain is not None else b""
 
 
 def media_type(audio_format: str) -> str:

@@ -17,12 +17,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
-import jiwer
 from pydantic import BaseModel
 
 from aiflywheel.errors import InvalidInput
 from aiflywheel.kernel.kinds import Column, FeedbackRecord, KindExample, Metric, Progress, TrainingData, TrainResult
-from aiflywheel.kinds.components.spoken import words_for_scoring
+from aiflywheel.kinds.components.scoring import word_error_rate, words_for_scoring
 from aiflywheel.kinds.speech import audio, example
 from aiflywheel.kinds.speech.asr import MAX_HOTWORDS, SAMPLE_RATE, AsrParams, AsrPredictor, base_parts
 from aiflywheel.kinds.speech.tts import TtsParams, TtsPredictor
@@ -140,7 +139,7 @@ class TtsKind:
 
 
 class AsrKind:
-    """Speech-to-text: Whisper tiny.en through faster-whisper, word timestamps, custom vocabulary."""
+    """Speech-to-text: Whisper (base, or tiny.en) through faster-whisper, word timestamps, custom vocabulary."""
 
     name: ClassVar[str] = "asr"
     description: ClassVar[str] = "Speech-to-text: Whisper (faster-whisper), word timestamps and custom vocabulary."
@@ -152,7 +151,7 @@ class AsrKind:
     primary_metric: ClassVar[Metric] = WER
 
     def install(self, params: BaseModel, workdir: Path) -> TrainResult:
-        if params.model == "base":  # fail at install, not at the first request, when the extra is missing
+        if params.model == "base":  # fail at install, not at the first request, when a wheel is missing
             base_parts()
         AsrPredictor.save(params, workdir)
         return TrainResult({"hotwords": len(params.hotwords)}, WER, {"model": params.model})
@@ -228,6 +227,4 @@ def _pairs(data: TrainingData, params: AsrParams) -> list[tuple[audio.Audio, str
 
 def _wer(predictor: AsrPredictor, pairs: list[tuple[audio.Audio, str]]) -> tuple[float, list[str]]:
     hypotheses = [predictor.transcribe(sound, word_timestamps=False)["text"] for sound, _ in pairs]
-    references = [" ".join(words_for_scoring(text)) or "-" for _, text in pairs]
-    heard = [" ".join(words_for_scoring(text)) for text in hypotheses]
-    return round(float(jiwer.wer(references, heard)), 4), hypotheses
+    return round(word_error_rate([text for _, text in pairs], hypotheses), 4), hypotheses

@@ -11,6 +11,7 @@ import base64
 import json
 import re
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,6 +19,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from aiflywheel.errors import InvalidInput
+from aiflywheel.kernel.kinds import Progress
 from aiflywheel.kinds.components.spoken import spoken_form
 from aiflywheel.kinds.speech import audio, ssml, voices
 from aiflywheel.kinds.speech.audio import Audio
@@ -25,6 +27,7 @@ from aiflywheel.kinds.speech.audio import Audio
 MANIFEST = "tts.json"
 SENTENCE_PAUSE_MS = 250
 _SENTENCE_END = re.compile(r"(?<=[.!?;])[\"')\]]*\s+")
+JOB_MAX_CHARACTERS = 100_000  # a synthesis job (an audiobook chapter); one invocation takes max_characters
 AudioFormat = Literal["wav", "ogg", "mp3", "pcm"]
 
 
@@ -90,70 +93,129 @@ class TtsPredictor:
         (Path(workdir) / MANIFEST).write_text(json.dumps(manifest, indent=2))
 
     def predict(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        requests = [self._request(position, item) for position, item in enumerate(batch)]
+        requests = [self._request(f"instances[{position}]", item) for position, item in enumerate(batch)]
         return [self.speak(request) for request in requests]
 
-    def _request(self, position: int, item: Any) -> TtsRequest:
+    def _request(self, where: str, item: Any, max_characters: int | None = None) -> TtsRequest:
+        limit = max_characters or self.params.max_characters
         if not isinstance(item, dict):
-            raise InvalidInput(f'instances[{position}]: expected an object like {{"text": "..."}}')
+            raise InvalidInput(f'{where}: expected an object like {{"text": "..."}}')
         try:
             request = TtsRequest.model_validate(item)
         except ValueError as exc:
             problem = exc.errors()[0] if hasattr(exc, "errors") else {"loc": (), "msg": str(exc)}
-            where = ".".join(str(p) for p in problem["loc"]) or "instance"
-            raise InvalidInput(f"instances[{position}].{where}: {problem['msg']}") from exc
+            field = ".".join(str(p) for p in problem["loc"]) or "instance"
+            raise InvalidInput(f"{where}.{field}: {problem['msg']}".lstrip(".")) from exc
         if not request.text.strip():
-            raise InvalidInput(f"instances[{position}].text: the text is blank")
-        if len(request.text) > self.params.max_characters:
-            raise InvalidInput(
-                f"instances[{position}].text: {len(request.text)} characters is over the limit of "
-                f"{self.params.max_characters} (synthesise longer texts as a job)"
-            )
+            raise InvalidInput(f"{where}.text: the text is blank".lstrip("."))
+        if len(request.text) > limit:
+            remedy = "synthesise longer texts as a job" if limit < JOB_MAX_CHARACTERS else "split the text"
+            raise InvalidInput(f"{where}.text: {len(request.text)} characters is over the limit of {limit} ({remedy})"
+                               .lstrip("."))  # fmt: skip
         if request.sample_rate is not None and request.sample_rate not in audio.SAMPLE_RATES:
             raise InvalidInput(
-                f"instances[{position}].sample_rate: must be one of {', '.join(map(str, audio.SAMPLE_RATES))}"
+                f"{where}.sample_rate: must be one of {', '.join(map(str, audio.SAMPLE_RATES))}".lstrip(".")
             )
         voices.choose(request.voice or self.params.voice)  # an unknown or missing voice is the caller's 4xx
         pieces = ssml.parse(request.text)  # bad SSML too, before any instance is spoken
         if not any(isinstance(p, ssml.Pause) or re.search(r"\w", p.text) for p in pieces):
-            raise InvalidInput(f"instances[{position}].text: there is nothing to say in it")
+            raise InvalidInput(f"{where}.text: there is nothing to say in it".lstrip("."))
         return request
 
     def speak(self, request: TtsRequest) -> dict[str, Any]:
+        voice, audio_format, rate = self._output(request)
+        parts, marks = [], []
+        for samples, sentence_marks in self._rendered(request, voice):
+            parts.append(samples)
+            marks += sentence_marks
+        spoken = Audio(np.concatenate(parts) if parts else np.zeros(0, np.int16), voice.sample_rate)
+        out = audio.resample(spoken, rate)
+        answer: dict[str, Any] = {
+            "audio": base64.b64encode(audio.encode(out, audio_format)).decode(),
+            **self._described(voice, audio_format, rate),
+            "duration_ms": round(out.seconds * 1000),
+        }
+        if request.speech_marks:
+            answer["speech_marks"] = marks
+        return answer
+
+    def predict_stream(self, instance: Any) -> tuple[dict[str, Any], Iterator[bytes]]:
+        """Check ``instance`` now (a bad one is refused before any audio), then its audio file sentence by sentence.
+
+        The first bytes leave after the first sentence is spoken, whatever the length of the text, and
+        nothing accumulates, so a stream takes texts as long as a job does.
+        """
+        request = self._request("", instance, JOB_MAX_CHARACTERS)
+        voice, audio_format, rate = self._output(request)
+
+        def chunks() -> Iterator[bytes]:
+            encoder = audio.Encoder(audio_format, rate)
+            for samples, _ in self._rendered(request, voice):
+                if data := encoder.add(audio.resample(Audio(samples, voice.sample_rate), rate).samples):
+                    yield data
+            yield encoder.finish()
+
+        return self._described(voice, audio_format, rate), chunks()
+
+    def check_job(self, instance: Any, source: Path | None) -> None:
+        """A synthesis job speaks up to ``JOB_MAX_CHARACTERS`` of text; refuse anything else before it is queued."""
+        self._job_request(instance, source)
+
+    def run_job(self, instance: Any, source: Path | None, folder: Path, progress: Progress) -> dict[str, Any]:
+        """Speak a long text into ``folder/speech.<format>`` (and ``speech-marks.jsonl``), reporting progress."""
+        request = self._job_request(instance, source)
+        voice, audio_format, rate = self._output(request)
+        total, done, sentences, all_marks = max(len(request.text), 1), 0, 0, []
+        with open(folder / f"speech.{audio_format}", "wb") as file:
+            encoder = audio.Encoder(audio_format, rate, file)
+            for samples, marks in self._rendered(request, voice):
+                encoder.add(audio.resample(Audio(samples, voice.sample_rate), rate).samples)
+                all_marks += marks
+                said = [mark["value"] for mark in marks if mark["type"] == "sentence"]
+                sentences, done = sentences + len(said), done + sum(len(value) + 1 for value in said)
+                progress(min(done / total, 0.99), f"{sentences} sentences spoken")
+            encoder.finish()
+        if request.speech_marks:
+            (folder / "speech-marks.jsonl").write_text("".join(json.dumps(mark) + "\n" for mark in all_marks))
+        return {**self._described(voice, audio_format, rate), "duration_ms": round(encoder.seconds * 1000),
+                "characters": len(request.text), "sentences": sentences}  # fmt: skip
+
+    def _job_request(self, instance: Any, source: Path | None) -> TtsRequest:
+        if source is not None:
+            raise InvalidInput("file: a synthesis job takes text, not a file")
+        return self._request("", instance, JOB_MAX_CHARACTERS)
+
+    def _output(self, request: TtsRequest) -> tuple[voices.Voice, str, int]:
+        """The voice, audio format and sample rate a request is answered in."""
         voice = voices.choose(request.voice or self.params.voice)
         audio_format = request.format or self.params.format
         rate = request.sample_rate or self.params.sample_rate or voice.sample_rate
         if audio_format == "ogg" and rate not in audio.FORMATS["ogg"][3]:
             rate = 24000 if request.sample_rate is None and self.params.sample_rate is None else rate
+        return voice, audio_format, rate
+
+    @staticmethod
+    def _described(voice: voices.Voice, audio_format: str, rate: int) -> dict[str, Any]:
+        return {"format": audio_format, "media_type": audio.media_type(audio_format), "sample_rate": rate,
+                "voice": voice.id, "engine": voice.engine}  # fmt: skip
+
+    def _rendered(self, request: TtsRequest, voice: voices.Voice) -> Iterator[tuple[np.ndarray, list[dict[str, Any]]]]:
+        """The request spoken one sentence (or SSML break) at a time, at the voice's rate, with its speech marks."""
         engine = self._engine(voice)
-        parts: list[np.ndarray] = []
-        marks: list[dict[str, Any]] = []
         elapsed = 0
         for piece in ssml.parse(request.text):
             if isinstance(piece, ssml.Pause):
-                parts.append(audio.silence(piece.milliseconds, voice.sample_rate))
-                elapsed += len(parts[-1])
+                pause = audio.silence(piece.milliseconds, voice.sample_rate)
+                elapsed += len(pause)
+                yield pause, []
                 continue
             phonemes = piece.phonemes if voice.reads_phonemes else None
             for sentence in self._sentences(piece.text, voice) if phonemes is None else [piece.text]:
                 samples = audio.louder(engine.speak(sentence, piece.prosody, phonemes), piece.prosody.volume_db)
-                marks += _marks(sentence, elapsed, len(samples), voice.sample_rate)
-                parts += [samples, audio.silence(SENTENCE_PAUSE_MS, voice.sample_rate)]
-                elapsed += len(samples) + len(parts[-1])
-        spoken = Audio(np.concatenate(parts) if parts else np.zeros(0, np.int16), voice.sample_rate)
-        out = audio.resample(spoken, rate)
-        answer: dict[str, Any] = {
-            "audio": base64.b64encode(audio.encode(out, audio_format)).decode(),
-            "format": audio_format,
-            "media_type": audio.media_type(audio_format),
-            "sample_rate": rate,
-            "duration_ms": round(out.seconds * 1000),
-            "voice": voice.id,
-            "engine": voice.engine,
-        }
-        if request.speech_marks:
-            answer["speech_marks"] = marks
-        return answer
+                marks = _marks(sentence, elapsed, len(samples), voice.sample_rate)
+                spoken = np.concatenate([samples, audio.silence(SENTENCE_PAUSE_MS, voice.sample_rate)])
+                elapsed += len(spoken)
+                yield spoken, marks
 
     def _sentences(self, text: str, voice: voices.Voice) -> list[str]:
         text = self._lexicon.sub(lambda m: self._say(m.group(0), voice), text) if self._lexicon else text
