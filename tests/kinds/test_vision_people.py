@@ -69,6 +69,8 @@ def test_tiles_cover_the_photo_and_overlap():
     assert windows[0] == (0, 0, 640, 480) and len(windows) > 9
     assert max(w[2] for w in windows) == 640 and max(w[3] for w in windows) == 480
     assert tiles(640, 480, Tiling(grid=0)) == [(0, 0, 640, 480)]
+    panorama = tiles(20000, 500, Tiling(grid=3, overlap=0.5))
+    assert len(panorama) <= 41 and max(w[2] for w in panorama) == 20000
 
 
 def test_a_person_label_boxes_the_people_of_a_street_photo(labels):

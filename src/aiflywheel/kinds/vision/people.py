@@ -40,6 +40,7 @@ ASPECT_RATIOS = (1.0, 2.0, 0.5, 3.0, 1 / 3)
 BOX_VARIANCE = (0.1, 0.1, 0.2, 0.2)  # the faster-RCNN box coder's 1/10, 1/10, 1/5, 1/5
 # Ops of the feature extractor and box predictors that OpenCV imports as layers; the rest is TF plumbing.
 KEPT_OPS = {"Placeholder", "Conv2D", "DepthwiseConv2dNative", "BiasAdd", "FusedBatchNorm", "Relu6", "Add", "AddV2"}
+MAX_TILES = 40  # 3 across a 16:9 photo at 50% overlap is 21
 TF_ONLY_PREFIXES = ("Preprocessor/", "Postprocessor/", "MultipleGridAnchorGenerator/", "Concatenate/")
 
 
@@ -220,6 +221,9 @@ def tiles(width: int, height: int, tiling: Tiling) -> list[tuple[int, int, int, 
     if tiling.grid <= 0:
         return windows
     side = min(width, height) / (tiling.grid - (tiling.grid - 1) * tiling.overlap)
+    # A panorama would need hundreds of tiles (and a batch of that many): bigger tiles instead.
+    while len(_starts(width, side, tiling.overlap)) * len(_starts(height, side, tiling.overlap)) > MAX_TILES:
+        side *= 1.25
     for top in _starts(height, side, tiling.overlap):
         for left in _starts(width, side, tiling.overlap):
             windows.append((round(left), round(top), round(min(width, left + side)), round(min(height, top + side))))
