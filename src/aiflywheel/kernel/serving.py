@@ -308,11 +308,6 @@ class Serving:
             self._shadow(project_id, route, instances)
         return answer
 
-    def champion(self, project_id: int, endpoint: str) -> tuple[ModelVersion, Predictor]:
-        """The endpoint's champion version and its loaded predictor (loading it now if needed)."""
-        route = self.route(project_id, endpoint)
-        return route.champion, self._loaded_version(route.champion, route.endpoint.config).batcher.predictor
-
     def stream(self, project_id: int, endpoint: str, instance: Any) -> Streamed:
         """Answer one instance in pieces with the champion (a ``StreamingPredictor``), logged when the last piece left.
 
