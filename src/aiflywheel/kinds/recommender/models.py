@@ -262,6 +262,14 @@ class Bpr(Factors):
 MODELS: dict[str, type[Model]] = {cls.name: cls for cls in (Popularity, ItemItem, Ease, Als, Bpr)}
 
 
+def import_engines() -> None:
+    """Import implicit's models now, on one thread: its package imports itself circularly, and two search
+    threads importing it at once can meet a partially initialised module (seen as an ImportError)."""
+    import implicit.cpu.als  # noqa: F401
+    import implicit.cpu.bpr  # noqa: F401
+    import implicit.nearest_neighbours  # noqa: F401
+
+
 def _spd_inverse(matrix: np.ndarray, n_items: int) -> np.ndarray:
     """The inverse of a symmetric positive definite matrix through its Cholesky factor.
 

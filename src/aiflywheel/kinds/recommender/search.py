@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 from aiflywheel.kernel.kinds import Progress
 from aiflywheel.kinds.recommender.data import Interactions
 from aiflywheel.kinds.recommender.metrics import K, ranking_metrics, top_k
-from aiflywheel.kinds.recommender.models import MODELS, THREADS, Model, Popularity
+from aiflywheel.kinds.recommender.models import MODELS, THREADS, Model, Popularity, import_engines
 from aiflywheel.kinds.recommender.params import RecommenderParams
 
 MIN_KEPT = 3  # a user keeps at least this many items for training when some are held out
@@ -153,6 +153,7 @@ def select(inter: Interactions, p: RecommenderParams, progress: Progress, span: 
         return found
 
     tried: list[Candidate] = []
+    import_engines()
     # Two candidates at a time: fits and scorings release the GIL, and the slowest (factor models) start
     # first so that the cheap ones fill the other core. BLAS keeps one thread per search thread (the
     # limit is process-wide), and progress is reported from this thread only.
