@@ -48,6 +48,9 @@ class TextEmbedder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # Idle threads sleep instead of spinning: on a shared machine spinning doubled the CPU time of a
+        # one-sentence query (14.4 to 7.5 ms) and slowed it; batches lost nothing.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
         self._lock = threading.Lock()  # the tokenizer's padding state is shared
 
