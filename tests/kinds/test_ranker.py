@@ -273,3 +273,29 @@ def test_feedback_rows_train_the_next_model(tmp_path):
     table = pa.concat_tables([example.train, pa.Table.from_pylist(rows, schema=example.train.schema)])
     _, _, _, result, _ = train(tmp_path, table, **example.params)
     assert result.summary["judged_queries"] == 12  # the example's 10 judged queries and two queries clicked
+
+
+def test_the_served_trees_score_as_lightgbm_does():
+    """The NumPy walk of dumped trees equals LightGBM's own predict, missing values and averaging included."""
+    import lightgbm as lgb
+
+    from aiflywheel.kinds.ranker.trees import TreeEnsemble
+
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(400, 5))
+    features[rng.random(features.shape) < 0.1] = np.nan  # splits learn a default direction for missing values
+    features[:, 4] = np.where(rng.random(400) < 0.3, 0.0, features[:, 4])
+    labels = (np.nan_to_num(features[:, 0]) + np.nan_to_num(features[:, 1]) > 0).astype(int) + (features[:, 4] == 0)
+    settings = {"objective": "lambdarank", "num_leaves": 7, "min_data_in_leaf": 5, "verbose": -1, "num_threads": 1}
+    boosters = [
+        lgb.train(
+            {**settings, "seed": seed, "bagging_fraction": 0.8, "bagging_freq": 1, "zero_as_missing": seed == 1},
+            lgb.Dataset(features, labels, group=[20] * 20),
+            num_boost_round=20,
+        )
+        for seed in range(2)
+    ]
+    walked = TreeEnsemble.from_boosters(boosters)
+    expected = np.mean([booster.predict(features) for booster in boosters], axis=0)
+    assert np.allclose(walked.predict(features), expected, atol=1e-9)
+    assert not np.allclose(boosters[0].predict(features), boosters[1].predict(features))

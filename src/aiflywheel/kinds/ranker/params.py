@@ -65,6 +65,9 @@ class RankerParams(BaseModel):
     validation_folds: int = Field(
         3, ge=2, le=10, description="Folds of judged queries that decide whether the re-ranker beats the fusion."
     )
+    boosters: int = Field(
+        5, ge=1, le=20, description="LambdaRank boosters trained with successive seeds and averaged (steadier)."
+    )
     num_trees: int = Field(100, ge=10, le=5000, description="LambdaRank boosting rounds.")
     learning_rate: float = Field(0.05, gt=0, le=1, description="LambdaRank learning rate.")
     num_leaves: int = Field(7, ge=2, le=255, description="Leaves per tree.")

@@ -13,6 +13,7 @@ from aiflywheel.kinds.ranker.index import SearchIndex
 from aiflywheel.kinds.ranker.learn import order
 from aiflywheel.kinds.ranker.params import RankerParams
 from aiflywheel.kinds.ranker.requests import parse
+from aiflywheel.kinds.ranker.trees import TreeEnsemble
 
 EMPTY_NOTE = "empty query: type some words to search for"
 UNMATCHED_NOTE = "no document matches this query: none of its words is in the index and nothing is close in meaning"
@@ -20,7 +21,7 @@ FILTERED_NOTE = "no document passes the filters"
 
 
 class RankerPredictor:
-    def __init__(self, index: SearchIndex, booster, params: RankerParams):
+    def __init__(self, index: SearchIndex, booster: TreeEnsemble | None, params: RankerParams):
         self.index = index
         self.booster = booster
         self.params = params
@@ -86,13 +87,12 @@ class RankerPredictor:
         folder.mkdir(parents=True, exist_ok=True)
         self.index.save(folder)
         if self.booster is not None:
-            self.booster.save_model(str(folder / "reranker.txt"))
+            self.booster.save(folder / "reranker.json")
         (folder / "params.json").write_text(self.params.model_dump_json(indent=2))
 
     @classmethod
     def load(cls, folder: Path) -> RankerPredictor:
-        import lightgbm as lgb
-
         params = RankerParams.model_validate(json.loads((folder / "params.json").read_text()))
-        booster = lgb.Booster(model_file=str(folder / "reranker.txt")) if (folder / "reranker.txt").exists() else None
+        trees = folder / "reranker.json"
+        booster = TreeEnsemble.load(trees) if trees.exists() else None
         return cls(SearchIndex.load(folder), booster, params)
