@@ -165,7 +165,8 @@ invocations = Table(
     Column("id", String(40), primary_key=True),  # prediction i of an invocation has the id "<this id>.<i>"
     Column("project_id", ForeignKey("projects.id"), nullable=False),
     Column("endpoint_id", ForeignKey("endpoints.id"), nullable=True),  # null: a batch-prediction job
-    Column("model_version_id", ForeignKey("model_versions.id"), nullable=False),
+    # indexed: a predictor that keeps state (fraud's entity history) replays its version's inputs at load
+    Column("model_version_id", ForeignKey("model_versions.id"), nullable=False, index=True),
     Column("count", Integer, nullable=False),
     Column("inputs", JSON, nullable=False),
     Column("outputs", JSON, nullable=False),
