@@ -21,7 +21,7 @@ The contract, checked for every registered kind by
 - ``load(workdir)`` returns a ``Predictor``, whose ``predict(batch)`` maps a list
   of inputs to a list of outputs (the endpoint layer micro-batches); a predictor
   that keeps state from what it serves (fraud's entity history) may also have
-  ``replay(inputs)``: when an endpoint loads it, it is given every input endpoints
+  ``replay(inputs)`` (``ReplayingPredictor``): when an endpoint loads it, it is given every input endpoints
   answered with its model version, oldest first, from the prediction log;
 - ``evaluate(predictor, data, params)`` returns metrics on a labelled dataset;
 - ``feedback_rows(params, records)`` turns logged predictions and their feedback
@@ -152,6 +152,18 @@ class JobPredictor(Protocol):
     def check_job(self, instance: Any, source: Path | None) -> None: ...
 
     def run_job(self, instance: Any, source: Path | None, folder: Path, progress: Progress) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class ReplayingPredictor(Protocol):
+    """A predictor that keeps state from what it serves (fraud's entity history): when an endpoint
+    loads it, ``replay(inputs)`` is given every input endpoints answered with its model version,
+    oldest first, from the prediction log, so the state survives a restart or an idle unload.
+    """
+
+    def predict(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
+
+    def replay(self, inputs: Iterable[Any]) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from pydantic import BaseModel
 from aiflywheel.errors import FlywheelError, InvalidInput, KindFailed
 from aiflywheel.kernel.clock import now
 from aiflywheel.kernel.endpoints import EndpointConfig, Endpoints, Route
-from aiflywheel.kernel.kinds import KindRegistry, Predictor, StreamingPredictor
+from aiflywheel.kernel.kinds import KindRegistry, Predictor, ReplayingPredictor, StreamingPredictor
 from aiflywheel.kernel.model_files import load_predictor
 from aiflywheel.kernel.predictions import PredictionLog, new_invocation_id, prediction_ids
 from aiflywheel.kernel.registry import ModelRegistry, ModelVersion
@@ -375,9 +375,8 @@ class Serving:
                 loaded = self._loaded.get(version.id)
                 if loaded is None:
                     predictor = load_predictor(version, self.kinds, self.artifacts, self.cache_dir)
-                    replay = getattr(predictor, "replay", None)
-                    if callable(replay):  # state it keeps from what it served survives a restart or an unload
-                        replay(self.log.served_inputs(version.id))
+                    if isinstance(predictor, ReplayingPredictor):
+                        predictor.replay(self.log.served_inputs(version.id))
                     batcher = Batcher(predictor, version.ref, config.max_batch_size, config.max_wait_ms)
                     loaded = _Loaded(version, batcher, config.idle_unload_seconds)
                     self._loaded[version.id] = loaded
