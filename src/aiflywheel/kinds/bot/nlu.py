@@ -16,9 +16,12 @@ Why these pieces:
 Out of scope: an utterance is rejected when its score falls under a threshold that
 training calibrates on the training utterances alone: out-of-fold predictions give the
 scores of in-scope utterances the model has not seen, and the threshold is the quantile
-that keeps ``in_scope_rejection`` of them out. The score blends the intent probability
-with the cosine similarity to the nearest training utterance, which is what separates
-"none of these" from "two of these are close".
+that keeps ``in_scope_rejection`` of them out. When training also has examples of
+out-of-scope utterances (at least ``FEW_OUT_OF_SCOPE``), the threshold aims at the
+operating point instead: the lowest score that still rejects ``out_of_scope_recall`` of
+them under the fold heads, which keeps the most in-scope utterances at that recall. The
+score blends the intent probability with the cosine similarity to the nearest training
+utterance, which is what separates "none of these" from "two of these are close".
 
 The weights, vocabularies and training vectors are saved as plain arrays and JSON (no
 pickle); the shared embedding model is never copied.
@@ -53,6 +56,7 @@ VOTERS = 5  # how many nearest training utterances vote
 VOTE_SHARPNESS = 0.05  # a voter's weight is exp((similarity - 1) / this): the closest count most
 DEFAULT_TEMPERATURE = 0.2  # when there is too little data to calibrate (the value Banking77 calibrates to)
 FEW = 8  # up to this many utterances are compared with the training vectors on one BLAS thread
+FEW_OUT_OF_SCOPE = 20  # fewer out-of-scope examples than this place no threshold: the in-scope quantile does
 QUERY_BLOCK = 256  # utterances compared with the training vectors at once (bounds the similarity matrix)
 LEXICONS = (  # the TF-IDF vocabularies stacked with the embedding (values: TfidfVectorizer settings)
     {"analyzer": "word", "ngram_range": (1, 2)},
@@ -152,24 +156,44 @@ class LinearHead:
 class IntentClassifier:
     """Fit on (text, intent) pairs; ``rank`` answers intent, confidence and whether it is out of scope."""
 
-    def __init__(self, embed: Embed, in_scope_rejection: float = 0.04, regularization: float = 0.5, folds: int = 2):
+    def __init__(
+        self,
+        embed: Embed,
+        in_scope_rejection: float = 0.04,
+        regularization: float = 0.5,
+        folds: int = 2,
+        out_of_scope_recall: float = 0.85,
+    ):
         self.embed = embed
         self.in_scope_rejection = in_scope_rejection
+        self.out_of_scope_recall = out_of_scope_recall
         self.regularization = regularization
         self.folds = folds
         self.threshold_: float = 0.0
         self.temperature_: float = DEFAULT_TEMPERATURE
         self.cross_validated_accuracy_: float | None = None  # out-of-fold, before rejection
         self.cross_validated_rejection_: float | None = None  # out-of-fold in-scope share rejected
+        self.cross_validated_recall_: float | None = None  # out-of-fold share of out-of-scope examples rejected
 
-    def fit(self, texts: Sequence[str], intents: Sequence[str], vectors: np.ndarray | None = None) -> IntentClassifier:
+    def fit(
+        self,
+        texts: Sequence[str],
+        intents: Sequence[str],
+        vectors: np.ndarray | None = None,
+        out_of_scope: Sequence[str] = (),
+        out_of_scope_vectors: np.ndarray | None = None,
+    ) -> IntentClassifier:
+        """Fit on (text, intent) pairs; ``out_of_scope`` utterances (no intent) only place the threshold."""
         texts = [str(text) for text in texts]
         labels = np.asarray(intents).astype(str)
         vectors = self.embed(texts) if vectors is None else vectors
+        outside = [str(text) for text in out_of_scope]
+        if outside and out_of_scope_vectors is None:
+            out_of_scope_vectors = self.embed(outside)
         self.head_ = LinearHead.fit(texts, labels, vectors, self.regularization)
         self.train_vectors_ = np.ascontiguousarray(vectors, dtype=np.float32)
         self.train_labels_ = np.searchsorted(self.head_.classes, labels)
-        self._calibrate(texts, labels, vectors)
+        self._calibrate(texts, labels, vectors, (outside, out_of_scope_vectors))
         return self
 
     def rank(
@@ -222,10 +246,12 @@ class IntentClassifier:
             "threshold": self.threshold_,
             "temperature": self.temperature_,
             "in_scope_rejection": self.in_scope_rejection,
+            "out_of_scope_recall": self.out_of_scope_recall,
             "regularization": self.regularization,
             "folds": self.folds,
             "cross_validated_accuracy": self.cross_validated_accuracy_,
             "cross_validated_rejection": self.cross_validated_rejection_,
+            "cross_validated_recall": self.cross_validated_recall_,
         }
         (folder / "classifier.json").write_text(json.dumps(settings), encoding="utf-8")
 
@@ -237,7 +263,13 @@ class IntentClassifier:
                 f"the bot in {folder} was trained by an older Flywheel (classifier format "
                 f"{settings.get('format', 1)}, this one reads {FORMAT}): create or retrain the bot again"
             )
-        classifier = cls(embed, settings["in_scope_rejection"], settings["regularization"], settings["folds"])
+        classifier = cls(
+            embed,
+            settings["in_scope_rejection"],
+            settings["regularization"],
+            settings["folds"],
+            settings.get("out_of_scope_recall", 0.85),  # absent from files written before it existed
+        )
         with np.load(folder / "classifier.npz", allow_pickle=False) as arrays:
             idfs = [arrays[f"idf_{number}"] for number in range(len(settings["lexicons"]))]
             lexicon = Lexicon(settings["lexicons"], settings["vocabularies"], idfs)
@@ -248,6 +280,7 @@ class IntentClassifier:
         classifier.temperature_ = settings["temperature"]
         classifier.cross_validated_accuracy_ = settings["cross_validated_accuracy"]
         classifier.cross_validated_rejection_ = settings["cross_validated_rejection"]
+        classifier.cross_validated_recall_ = settings.get("cross_validated_recall")
         return classifier
 
     def _probabilities(self, texts: list[str], vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -263,18 +296,24 @@ class IntentClassifier:
         votes = _votes(similarity, self.train_labels_, len(self.head_.classes))
         return _blend_vote(_softmax(margins / self.temperature_), votes), similarity.max(axis=1)
 
-    def _calibrate(self, texts: list[str], labels: np.ndarray, vectors: np.ndarray) -> None:
+    def _calibrate(
+        self, texts: list[str], labels: np.ndarray, vectors: np.ndarray, outside: tuple[list[str], np.ndarray | None]
+    ) -> None:
         """Temperature and threshold from out-of-fold predictions of the training utterances.
 
         The temperature is the one under which the held-out margins' probabilities have the
-        least log loss; the threshold is the score quantile that rejects
-        ``in_scope_rejection`` of the held-out utterances. Intents with a single utterance
+        least log loss. The threshold is the score quantile that rejects
+        ``in_scope_rejection`` of the held-out utterances or, given enough out-of-scope
+        examples, the quantile of their scores under the fold heads that rejects
+        ``out_of_scope_recall`` of them: every fold head scores every example (none is
+        trained on them), so each counts once per fold. Intents with a single utterance
         cannot be held out: they stay in every fold's training.
         """
         classes, counts = np.unique(labels, return_counts=True)
         rows = np.flatnonzero(np.isin(labels, classes[counts >= 2]))
         always = np.flatnonzero(~np.isin(labels, classes[counts >= 2]))
         folds = min(self.folds, int(counts[counts >= 2].min())) if len(rows) else 0
+        self.cross_validated_recall_ = None
         if folds < 2 or len(classes[counts >= 2]) < 2:
             # Too little data to hold any out: reject nothing rather than guess; accuracy is on training.
             probabilities, _ = self._probabilities(texts, vectors)
@@ -282,27 +321,53 @@ class IntentClassifier:
             self.cross_validated_rejection_ = 0.0
             self.threshold_ = 0.0
             return
-        margins = np.zeros((len(rows), len(classes)))
-        votes = np.zeros((len(rows), len(classes)))
-        nearest = np.zeros(len(rows))
+        outside_texts, outside_vectors = outside
+        held_out = _HeldOut(len(rows), len(classes))
+        examples = _HeldOut(len(outside_texts) * folds, len(classes))
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
-        for fit_part, held_part in splitter.split(rows, labels[rows]):
+        for fold, (fit_part, held_part) in enumerate(splitter.split(rows, labels[rows])):
             fit_rows, held_rows = np.concatenate([rows[fit_part], always]), rows[held_part]
             fit_texts = [texts[i] for i in fit_rows]
             head = LinearHead.fit(fit_texts, labels[fit_rows], vectors[fit_rows], self.regularization)
             columns = np.searchsorted(classes, head.classes)  # every intent is in every fold; mapped to be sure
-            margins[held_part] = -np.inf
-            margins[np.ix_(held_part, columns)] = head.margins([texts[i] for i in held_rows], vectors[held_rows])
-            similarity = vectors[held_rows] @ vectors[fit_rows].T
-            votes[held_part] = _votes(similarity, np.searchsorted(classes, labels[fit_rows]), len(classes))
-            nearest[held_part] = similarity.max(axis=1)
+            fit_labels = np.searchsorted(classes, labels[fit_rows])
+            held_out.score(held_part, head, columns, [texts[i] for i in held_rows], vectors[held_rows],
+                           vectors[fit_rows], fit_labels)  # fmt: skip
+            if outside_texts:
+                places = np.arange(fold * len(outside_texts), (fold + 1) * len(outside_texts))
+                examples.score(places, head, columns, outside_texts, outside_vectors, vectors[fit_rows], fit_labels)
         truth = np.searchsorted(classes, labels[rows])
-        self.temperature_ = _temperature(margins, truth)
-        probabilities = _blend_vote(_softmax(margins / self.temperature_), votes)
-        scores = _blend(probabilities.max(axis=1), nearest)
-        self.threshold_ = float(np.quantile(scores, self.in_scope_rejection))
+        self.temperature_ = _temperature(held_out.margins, truth)
+        probabilities, scores = held_out.scored(self.temperature_)
+        if len(outside_texts) >= FEW_OUT_OF_SCOPE:
+            _, outside_scores = examples.scored(self.temperature_)
+            # The lowest threshold that rejects the wanted share (ties at it rejected too): the most in-scope kept.
+            self.threshold_ = float(np.quantile(outside_scores, self.out_of_scope_recall, method="higher")) + 1e-9
+            self.cross_validated_recall_ = round(float((outside_scores < self.threshold_).mean()), 4)
+        else:
+            self.threshold_ = float(np.quantile(scores, self.in_scope_rejection))
         self.cross_validated_accuracy_ = round(float((probabilities.argmax(axis=1) == truth).mean()), 4)
         self.cross_validated_rejection_ = round(float((scores < self.threshold_).mean()), 4)
+
+
+class _HeldOut:
+    """Margins, neighbour votes and nearest similarities of utterances scored by fold heads that never saw them."""
+
+    def __init__(self, count: int, intents: int):
+        self.margins = np.full((count, intents), -np.inf)
+        self.votes = np.zeros((count, intents))
+        self.nearest = np.zeros(count)
+
+    def score(self, places, head: LinearHead, columns, texts, vectors, fit_vectors, fit_labels) -> None:
+        self.margins[np.ix_(places, columns)] = head.margins(texts, vectors)
+        similarity = vectors @ fit_vectors.T
+        self.votes[places] = _votes(similarity, fit_labels, self.votes.shape[1])
+        self.nearest[places] = similarity.max(axis=1)
+
+    def scored(self, temperature: float) -> tuple[np.ndarray, np.ndarray]:
+        """Intent probabilities and out-of-scope scores under the calibrated temperature."""
+        probabilities = _blend_vote(_softmax(self.margins / temperature), self.votes)
+        return probabilities, _blend(probabilities.max(axis=1), self.nearest)
 
 
 @lru_cache(maxsize=1)
