@@ -7,8 +7,10 @@ import json
 import numpy as np
 import pytest
 from scipy import sparse
+from tests.kinds.bot.conftest import Quiet, utterance_data
 
 from aiflywheel.errors import KindFailed
+from aiflywheel.kinds.bot import BotKind
 from aiflywheel.kinds.bot.definition import load_definition
 from aiflywheel.kinds.bot.example import demo_definition
 from aiflywheel.kinds.bot.kind import utterances
@@ -85,3 +87,18 @@ def test_too_few_out_of_scope_examples_leave_the_in_scope_quantile(food_utteranc
     few = IntentClassifier(text_embedder().embed).fit(texts, intents, None, OUT_OF_SCOPE[:5])
     assert few.threshold_ == plain.threshold_
     assert few.cross_validated_recall_ is None
+
+
+def test_a_definitions_fallback_samples_place_its_threshold(tmp_path):
+    definition = demo_definition()
+    definition["fallback"]["samples"] = OUT_OF_SCOPE
+    kind = BotKind()
+    model = tmp_path / "model"
+    model.mkdir()
+    result = kind.train(
+        utterance_data(tmp_path, [("hello", "greet")]), kind.Params(definition=definition), Quiet(), model
+    )
+    assert result.metrics["out_of_scope_recall"] >= 0.85  # the default share, out of fold
+    bot = kind.load(model)
+    replies = bot.predict([{"text": text} for text in [*UNSEEN_OUT_OF_SCOPE[:2], "two pizzas please"]])
+    assert [reply["intent"] for reply in replies] == ["fallback", "fallback", "order_food"]

@@ -19,7 +19,7 @@ scores of in-scope utterances the model has not seen, and the threshold is the q
 that keeps ``in_scope_rejection`` of them out. When training also has examples of
 out-of-scope utterances (at least ``FEW_OUT_OF_SCOPE``), the threshold aims at the
 operating point instead: the lowest score that still rejects ``out_of_scope_recall`` of
-them under the fold heads, which keeps the most in-scope utterances at that recall. The
+them, which keeps the most in-scope utterances at that recall. The
 score blends the intent probability with the cosine similarity to the nearest training
 utterance, which is what separates "none of these" from "two of these are close".
 
@@ -304,10 +304,11 @@ class IntentClassifier:
         The temperature is the one under which the held-out margins' probabilities have the
         least log loss. The threshold is the score quantile that rejects
         ``in_scope_rejection`` of the held-out utterances or, given enough out-of-scope
-        examples, the quantile of their scores under the fold heads that rejects
-        ``out_of_scope_recall`` of them: every fold head scores every example (none is
-        trained on them), so each counts once per fold. Intents with a single utterance
-        cannot be held out: they stay in every fold's training.
+        examples, the lowest score that rejects ``out_of_scope_recall`` of them. Those are
+        scored by the final model: it never trains on them, and fold heads (fitted on part
+        of the data, so with fewer close neighbours) would score them lower than it does
+        and place the threshold too low. Intents with a single utterance cannot be held
+        out: they stay in every fold's training.
         """
         classes, counts = np.unique(labels, return_counts=True)
         rows = np.flatnonzero(np.isin(labels, classes[counts >= 2]))
@@ -321,26 +322,28 @@ class IntentClassifier:
             self.cross_validated_rejection_ = 0.0
             self.threshold_ = 0.0
             return
-        outside_texts, outside_vectors = outside
-        held_out = _HeldOut(len(rows), len(classes))
-        examples = _HeldOut(len(outside_texts) * folds, len(classes))
+        margins = np.zeros((len(rows), len(classes)))
+        votes = np.zeros((len(rows), len(classes)))
+        nearest = np.zeros(len(rows))
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
-        for fold, (fit_part, held_part) in enumerate(splitter.split(rows, labels[rows])):
+        for fit_part, held_part in splitter.split(rows, labels[rows]):
             fit_rows, held_rows = np.concatenate([rows[fit_part], always]), rows[held_part]
             fit_texts = [texts[i] for i in fit_rows]
             head = LinearHead.fit(fit_texts, labels[fit_rows], vectors[fit_rows], self.regularization)
             columns = np.searchsorted(classes, head.classes)  # every intent is in every fold; mapped to be sure
-            fit_labels = np.searchsorted(classes, labels[fit_rows])
-            held_out.score(held_part, head, columns, [texts[i] for i in held_rows], vectors[held_rows],
-                           vectors[fit_rows], fit_labels)  # fmt: skip
-            if outside_texts:
-                places = np.arange(fold * len(outside_texts), (fold + 1) * len(outside_texts))
-                examples.score(places, head, columns, outside_texts, outside_vectors, vectors[fit_rows], fit_labels)
+            margins[held_part] = -np.inf
+            margins[np.ix_(held_part, columns)] = head.margins([texts[i] for i in held_rows], vectors[held_rows])
+            similarity = vectors[held_rows] @ vectors[fit_rows].T
+            votes[held_part] = _votes(similarity, np.searchsorted(classes, labels[fit_rows]), len(classes))
+            nearest[held_part] = similarity.max(axis=1)
         truth = np.searchsorted(classes, labels[rows])
-        self.temperature_ = _temperature(held_out.margins, truth)
-        probabilities, scores = held_out.scored(self.temperature_)
+        self.temperature_ = _temperature(margins, truth)
+        probabilities = _blend_vote(_softmax(margins / self.temperature_), votes)
+        scores = _blend(probabilities.max(axis=1), nearest)
+        outside_texts, outside_vectors = outside
         if len(outside_texts) >= FEW_OUT_OF_SCOPE:
-            _, outside_scores = examples.scored(self.temperature_)
+            outside_probabilities, outside_nearest = self._probabilities(outside_texts, outside_vectors)
+            outside_scores = _blend(outside_probabilities.max(axis=1), outside_nearest)
             # The lowest threshold that rejects the wanted share (ties at it rejected too): the most in-scope kept.
             self.threshold_ = float(np.quantile(outside_scores, self.out_of_scope_recall, method="higher")) + 1e-9
             self.cross_validated_recall_ = round(float((outside_scores < self.threshold_).mean()), 4)
@@ -348,26 +351,6 @@ class IntentClassifier:
             self.threshold_ = float(np.quantile(scores, self.in_scope_rejection))
         self.cross_validated_accuracy_ = round(float((probabilities.argmax(axis=1) == truth).mean()), 4)
         self.cross_validated_rejection_ = round(float((scores < self.threshold_).mean()), 4)
-
-
-class _HeldOut:
-    """Margins, neighbour votes and nearest similarities of utterances scored by fold heads that never saw them."""
-
-    def __init__(self, count: int, intents: int):
-        self.margins = np.full((count, intents), -np.inf)
-        self.votes = np.zeros((count, intents))
-        self.nearest = np.zeros(count)
-
-    def score(self, places, head: LinearHead, columns, texts, vectors, fit_vectors, fit_labels) -> None:
-        self.margins[np.ix_(places, columns)] = head.margins(texts, vectors)
-        similarity = vectors @ fit_vectors.T
-        self.votes[places] = _votes(similarity, fit_labels, self.votes.shape[1])
-        self.nearest[places] = similarity.max(axis=1)
-
-    def scored(self, temperature: float) -> tuple[np.ndarray, np.ndarray]:
-        """Intent probabilities and out-of-scope scores under the calibrated temperature."""
-        probabilities = _blend_vote(_softmax(self.margins / temperature), self.votes)
-        return probabilities, _blend(probabilities.max(axis=1), self.nearest)
 
 
 @lru_cache(maxsize=1)
