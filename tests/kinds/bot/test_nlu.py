@@ -67,9 +67,9 @@ def test_out_of_scope_examples_place_the_threshold_at_the_recall_asked(food_utte
     texts, intents = food_utterances
     strict = IntentClassifier(text_embedder().embed, out_of_scope_recall=0.95).fit(texts, intents, None, OUT_OF_SCOPE)
     lenient = IntentClassifier(text_embedder().embed, out_of_scope_recall=0.6).fit(texts, intents, None, OUT_OF_SCOPE)
-    # Out of fold, the asked share of the examples falls under the threshold, and no more than needed.
-    assert strict.cross_validated_recall_ >= 0.95
-    assert 0.6 <= lenient.cross_validated_recall_ < 0.75
+    # The asked share of the examples falls under the threshold, and no more than needed.
+    assert strict.out_of_scope_rejected_ >= 0.95
+    assert 0.6 <= lenient.out_of_scope_rejected_ < 0.75
     assert strict.threshold_ > lenient.threshold_
     assert lenient.cross_validated_rejection_ <= strict.cross_validated_rejection_
     answers = strict.rank([*UNSEEN_OUT_OF_SCOPE, "two pizzas please", "when do you open on sunday"])
@@ -78,7 +78,7 @@ def test_out_of_scope_examples_place_the_threshold_at_the_recall_asked(food_utte
     strict.save(tmp_path)
     loaded = IntentClassifier.load(tmp_path, text_embedder().embed)
     assert (loaded.threshold_, loaded.out_of_scope_recall) == (strict.threshold_, 0.95)
-    assert loaded.cross_validated_recall_ == strict.cross_validated_recall_
+    assert loaded.out_of_scope_rejected_ == strict.out_of_scope_rejected_
 
 
 def test_too_few_out_of_scope_examples_leave_the_in_scope_quantile(food_utterances):
@@ -86,7 +86,7 @@ def test_too_few_out_of_scope_examples_leave_the_in_scope_quantile(food_utteranc
     plain = IntentClassifier(text_embedder().embed).fit(texts, intents)
     few = IntentClassifier(text_embedder().embed).fit(texts, intents, None, OUT_OF_SCOPE[:5])
     assert few.threshold_ == plain.threshold_
-    assert few.cross_validated_recall_ is None
+    assert few.out_of_scope_rejected_ is None
 
 
 def test_a_definitions_fallback_samples_place_its_threshold(tmp_path):
@@ -98,7 +98,7 @@ def test_a_definitions_fallback_samples_place_its_threshold(tmp_path):
     result = kind.train(
         utterance_data(tmp_path, [("hello", "greet")]), kind.Params(definition=definition), Quiet(), model
     )
-    assert result.metrics["out_of_scope_recall"] >= 0.85  # the default share, out of fold
+    assert result.metrics["out_of_scope_recall"] >= 0.85  # the default share
     bot = kind.load(model)
     replies = bot.predict([{"text": text} for text in [*UNSEEN_OUT_OF_SCOPE[:2], "two pizzas please"]])
     assert [reply["intent"] for reply in replies] == ["fallback", "fallback", "order_food"]

@@ -95,8 +95,8 @@ class BotKind:
             "n_intents": len(set(intents)),
             "baseline_accuracy": round(float(np.max(np.unique(intents, return_counts=True)[1]) / len(intents)), 4),
         }
-        if classifier.cross_validated_recall_ is not None:  # out of fold: the fallback samples' share rejected
-            metrics["out_of_scope_recall"] = classifier.cross_validated_recall_
+        if classifier.out_of_scope_rejected_ is not None:  # the share of the fallback samples rejected
+            metrics["out_of_scope_recall"] = classifier.out_of_scope_rejected_
         progress(1.0, "done")
         return TrainResult(metrics, PRIMARY, {"intents": sorted(set(intents))})
 

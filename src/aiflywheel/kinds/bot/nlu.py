@@ -173,7 +173,7 @@ class IntentClassifier:
         self.temperature_: float = DEFAULT_TEMPERATURE
         self.cross_validated_accuracy_: float | None = None  # out-of-fold, before rejection
         self.cross_validated_rejection_: float | None = None  # out-of-fold in-scope share rejected
-        self.cross_validated_recall_: float | None = None  # out-of-fold share of out-of-scope examples rejected
+        self.out_of_scope_rejected_: float | None = None  # share of the out-of-scope examples rejected
 
     def fit(
         self,
@@ -251,7 +251,7 @@ class IntentClassifier:
             "folds": self.folds,
             "cross_validated_accuracy": self.cross_validated_accuracy_,
             "cross_validated_rejection": self.cross_validated_rejection_,
-            "cross_validated_recall": self.cross_validated_recall_,
+            "out_of_scope_rejected": self.out_of_scope_rejected_,
         }
         (folder / "classifier.json").write_text(json.dumps(settings), encoding="utf-8")
 
@@ -280,7 +280,7 @@ class IntentClassifier:
         classifier.temperature_ = settings["temperature"]
         classifier.cross_validated_accuracy_ = settings["cross_validated_accuracy"]
         classifier.cross_validated_rejection_ = settings["cross_validated_rejection"]
-        classifier.cross_validated_recall_ = settings.get("cross_validated_recall")
+        classifier.out_of_scope_rejected_ = settings.get("out_of_scope_rejected")
         return classifier
 
     def _probabilities(self, texts: list[str], vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -314,7 +314,7 @@ class IntentClassifier:
         rows = np.flatnonzero(np.isin(labels, classes[counts >= 2]))
         always = np.flatnonzero(~np.isin(labels, classes[counts >= 2]))
         folds = min(self.folds, int(counts[counts >= 2].min())) if len(rows) else 0
-        self.cross_validated_recall_ = None
+        self.out_of_scope_rejected_ = None
         if folds < 2 or len(classes[counts >= 2]) < 2:
             # Too little data to hold any out: reject nothing rather than guess; accuracy is on training.
             probabilities, _ = self._probabilities(texts, vectors)
@@ -346,7 +346,7 @@ class IntentClassifier:
             outside_scores = _blend(outside_probabilities.max(axis=1), outside_nearest)
             # The lowest threshold that rejects the wanted share (ties at it rejected too): the most in-scope kept.
             self.threshold_ = float(np.quantile(outside_scores, self.out_of_scope_recall, method="higher")) + 1e-9
-            self.cross_validated_recall_ = round(float((outside_scores < self.threshold_).mean()), 4)
+            self.out_of_scope_rejected_ = round(float((outside_scores < self.threshold_).mean()), 4)
         else:
             self.threshold_ = float(np.quantile(scores, self.in_scope_rejection))
         self.cross_validated_accuracy_ = round(float((probabilities.argmax(axis=1) == truth).mean()), 4)
