@@ -9,7 +9,7 @@ Side by side, in one run, on the same data:
   a linear SVM head whose softmax temperature is calibrated out of fold, and a vote of the
   five nearest training utterances), out-of-scope threshold calibrated on the training
   file alone: on CLINC150 the lowest score that rejects 85% of the training file's 100
-  out-of-scope queries (``oos_train``) under out-of-fold heads; nothing from validation;
+  out-of-scope queries (``oos_train``), which it never trains on; nothing from validation;
 - ``MiniLM + LR``: logistic regression on the same embeddings alone;
 - ``TF-IDF + LR``: logistic regression on word n-grams.
 
