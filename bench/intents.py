@@ -8,7 +8,8 @@ Side by side, in one run, on the same data:
 - ``ours``: the bot kind's classifier (MiniLM embeddings + TF-IDF word and character n-grams,
   a linear SVM head whose softmax temperature is calibrated out of fold, and a vote of the
   five nearest training utterances), out-of-scope threshold calibrated on the training
-  utterances alone (no OOS data, no tuning);
+  file alone: on CLINC150 the lowest score that rejects 85% of the training file's 100
+  out-of-scope queries (``oos_train``), which it never trains on; nothing from validation;
 - ``MiniLM + LR``: logistic regression on the same embeddings alone;
 - ``TF-IDF + LR``: logistic regression on word n-grams.
 
@@ -100,9 +101,9 @@ def tfidf_features():
     return features
 
 
-def ours(train_x, train_y, test_x, test_y, oos_x=None) -> dict:
+def ours(train_x, train_y, test_x, test_y, oos_x=None, oos_train_x=((), None)) -> dict:
     began = time.perf_counter()
-    classifier = IntentClassifier(text_embedder().embed).fit(train_x[0], train_y, train_x[1])
+    classifier = IntentClassifier(text_embedder().embed).fit(train_x[0], train_y, train_x[1], *oos_train_x)
     seconds = time.perf_counter() - began
     ranked = classifier.rank(test_x[0], test_x[1])
     predicted = np.array([answer.ranking[0][0] for answer in ranked])
@@ -174,7 +175,7 @@ def main(argv: list[str]) -> int:
     clinc = json.loads((DATA / "clinc150" / "clinc150_train_val.json").read_text())
     began = time.perf_counter()
     columns = {}
-    for part in ("train", "val", "oos_val"):
+    for part in ("train", "val", "oos_train", "oos_val"):
         texts = [text for text, _ in clinc[part]]
         columns[part] = (texts, embed(texts, args.cache, f"clinc_{part}"), np.array([i for _, i in clinc[part]]))
     banking = pd.read_csv(DATA / "banking77" / "train.csv")
@@ -192,9 +193,12 @@ def main(argv: list[str]) -> int:
 
     results = {}
     ours_clinc, clinc_classifier = ours(x(columns["train"]), columns["train"][2], x(columns["val"]),
-                                        columns["val"][2], x(columns["oos_val"]))  # fmt: skip
+                                        columns["val"][2], x(columns["oos_val"]), x(columns["oos_train"]))  # fmt: skip
     ours_bank, _ = ours(x(bank["train"]), bank["train"][2], x(bank["test"]), bank["test"][2])
-    results["ours (embeddings + TF-IDF words and chars, SVM + neighbour vote, calibrated)"] = (ours_clinc, ours_bank)
+    results["ours (embeddings + TF-IDF words and chars, SVM + neighbour vote, calibrated on train)"] = (
+        ours_clinc,
+        ours_bank,
+    )
     peers = [
         Peer("MiniLM + LR (threshold tuned on val)", lambda data, fit=False: data[1]),
         Peer("TF-IDF + LR (threshold tuned on val)", tfidf_features()),

@@ -34,6 +34,8 @@ def test_the_demo_definition_is_valid():
         (lambda d: d["intents"][0].update(fulfillment={"webhook": "ftp://x"}), "intents[0].fulfillment"),
         (lambda d: d["intents"][0].update(colour="red"), "intents[0]: Additional properties are not allowed"),
         (lambda d: d["intents"][0].update(name="cancel"), "intents[0].name: 'cancel' is built in"),
+        (lambda d: d["fallback"].update(samples="the weather"), "fallback.samples: 'the weather' is not of type"),
+        (lambda d: d["fallback"].update(samples=["ok", ""]), "fallback.samples[1]: '' should be non-empty"),
     ],
 )
 def test_an_invalid_definition_names_the_path_of_the_bad_field(change, message):

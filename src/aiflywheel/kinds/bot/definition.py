@@ -82,6 +82,7 @@ class BotDefinition:
     cancel_response: str
     session_attributes: dict[str, Any]
     region: str = "US"
+    fallback_samples: tuple[str, ...] = ()  # out-of-scope utterances: they place the rejection threshold
     max_attempts: int = 2
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -142,6 +143,7 @@ def load_definition(document: dict[str, Any]) -> BotDefinition:
         session_attributes=dict(document.get("session_attributes", {})),
         region=document.get("region", "US"),
         max_attempts=document.get("max_attempts", 2),
+        fallback_samples=tuple(document.get("fallback", {}).get("samples", ())),
         raw=document,
     )
 

@@ -82,8 +82,10 @@ class BotKind:
         progress(0.1, f"embedding {len(texts)} utterances of {len(set(intents))} intents")
         vectors = text_embedder().embed(texts)
         progress(0.4, "training the intent classifier and calibrating out-of-scope rejection")
-        classifier = IntentClassifier(text_embedder().embed, in_scope_rejection=p.in_scope_rejection)
-        classifier.fit(texts, intents, vectors)
+        classifier = IntentClassifier(
+            text_embedder().embed, in_scope_rejection=p.in_scope_rejection, out_of_scope_recall=p.out_of_scope_recall
+        )
+        classifier.fit(texts, intents, vectors, out_of_scope=definition.fallback_samples)
         BotPredictor(definition, classifier).save(Path(workdir))
         metrics = {
             "accuracy": classifier.cross_validated_accuracy_,
@@ -93,6 +95,8 @@ class BotKind:
             "n_intents": len(set(intents)),
             "baseline_accuracy": round(float(np.max(np.unique(intents, return_counts=True)[1]) / len(intents)), 4),
         }
+        if classifier.out_of_scope_rejected_ is not None:  # the share of the fallback samples rejected
+            metrics["out_of_scope_recall"] = classifier.out_of_scope_rejected_
         progress(1.0, "done")
         return TrainResult(metrics, PRIMARY, {"intents": sorted(set(intents))})
 

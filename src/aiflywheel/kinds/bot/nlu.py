@@ -16,9 +16,12 @@ Why these pieces:
 Out of scope: an utterance is rejected when its score falls under a threshold that
 training calibrates on the training utterances alone: out-of-fold predictions give the
 scores of in-scope utterances the model has not seen, and the threshold is the quantile
-that keeps ``in_scope_rejection`` of them out. The score blends the intent probability
-with the cosine similarity to the nearest training utterance, which is what separates
-"none of these" from "two of these are close".
+that keeps ``in_scope_rejection`` of them out. When training also has examples of
+out-of-scope utterances (at least ``FEW_OUT_OF_SCOPE``), the threshold aims at the
+operating point instead: the lowest score that still rejects ``out_of_scope_recall`` of
+them, which keeps the most in-scope utterances at that recall. The
+score blends the intent probability with the cosine similarity to the nearest training
+utterance, which is what separates "none of these" from "two of these are close".
 
 The weights, vocabularies and training vectors are saved as plain arrays and JSON (no
 pickle); the shared embedding model is never copied.
@@ -53,6 +56,7 @@ VOTERS = 5  # how many nearest training utterances vote
 VOTE_SHARPNESS = 0.05  # a voter's weight is exp((similarity - 1) / this): the closest count most
 DEFAULT_TEMPERATURE = 0.2  # when there is too little data to calibrate (the value Banking77 calibrates to)
 FEW = 8  # up to this many utterances are compared with the training vectors on one BLAS thread
+FEW_OUT_OF_SCOPE = 20  # fewer out-of-scope examples than this place no threshold: the in-scope quantile does
 QUERY_BLOCK = 256  # utterances compared with the training vectors at once (bounds the similarity matrix)
 LEXICONS = (  # the TF-IDF vocabularies stacked with the embedding (values: TfidfVectorizer settings)
     {"analyzer": "word", "ngram_range": (1, 2)},
@@ -152,24 +156,44 @@ class LinearHead:
 class IntentClassifier:
     """Fit on (text, intent) pairs; ``rank`` answers intent, confidence and whether it is out of scope."""
 
-    def __init__(self, embed: Embed, in_scope_rejection: float = 0.04, regularization: float = 0.5, folds: int = 2):
+    def __init__(
+        self,
+        embed: Embed,
+        in_scope_rejection: float = 0.04,
+        regularization: float = 0.5,
+        folds: int = 2,
+        out_of_scope_recall: float = 0.85,
+    ):
         self.embed = embed
         self.in_scope_rejection = in_scope_rejection
+        self.out_of_scope_recall = out_of_scope_recall
         self.regularization = regularization
         self.folds = folds
         self.threshold_: float = 0.0
         self.temperature_: float = DEFAULT_TEMPERATURE
         self.cross_validated_accuracy_: float | None = None  # out-of-fold, before rejection
         self.cross_validated_rejection_: float | None = None  # out-of-fold in-scope share rejected
+        self.out_of_scope_rejected_: float | None = None  # share of the out-of-scope examples rejected
 
-    def fit(self, texts: Sequence[str], intents: Sequence[str], vectors: np.ndarray | None = None) -> IntentClassifier:
+    def fit(
+        self,
+        texts: Sequence[str],
+        intents: Sequence[str],
+        vectors: np.ndarray | None = None,
+        out_of_scope: Sequence[str] = (),
+        out_of_scope_vectors: np.ndarray | None = None,
+    ) -> IntentClassifier:
+        """Fit on (text, intent) pairs; ``out_of_scope`` utterances (no intent) only place the threshold."""
         texts = [str(text) for text in texts]
         labels = np.asarray(intents).astype(str)
         vectors = self.embed(texts) if vectors is None else vectors
+        outside = [str(text) for text in out_of_scope]
+        if outside and out_of_scope_vectors is None:
+            out_of_scope_vectors = self.embed(outside)
         self.head_ = LinearHead.fit(texts, labels, vectors, self.regularization)
         self.train_vectors_ = np.ascontiguousarray(vectors, dtype=np.float32)
         self.train_labels_ = np.searchsorted(self.head_.classes, labels)
-        self._calibrate(texts, labels, vectors)
+        self._calibrate(texts, labels, vectors, (outside, out_of_scope_vectors))
         return self
 
     def rank(
@@ -222,10 +246,12 @@ class IntentClassifier:
             "threshold": self.threshold_,
             "temperature": self.temperature_,
             "in_scope_rejection": self.in_scope_rejection,
+            "out_of_scope_recall": self.out_of_scope_recall,
             "regularization": self.regularization,
             "folds": self.folds,
             "cross_validated_accuracy": self.cross_validated_accuracy_,
             "cross_validated_rejection": self.cross_validated_rejection_,
+            "out_of_scope_rejected": self.out_of_scope_rejected_,
         }
         (folder / "classifier.json").write_text(json.dumps(settings), encoding="utf-8")
 
@@ -237,7 +263,13 @@ class IntentClassifier:
                 f"the bot in {folder} was trained by an older Flywheel (classifier format "
                 f"{settings.get('format', 1)}, this one reads {FORMAT}): create or retrain the bot again"
             )
-        classifier = cls(embed, settings["in_scope_rejection"], settings["regularization"], settings["folds"])
+        classifier = cls(
+            embed,
+            settings["in_scope_rejection"],
+            settings["regularization"],
+            settings["folds"],
+            settings.get("out_of_scope_recall", 0.85),  # absent from files written before it existed
+        )
         with np.load(folder / "classifier.npz", allow_pickle=False) as arrays:
             idfs = [arrays[f"idf_{number}"] for number in range(len(settings["lexicons"]))]
             lexicon = Lexicon(settings["lexicons"], settings["vocabularies"], idfs)
@@ -248,6 +280,7 @@ class IntentClassifier:
         classifier.temperature_ = settings["temperature"]
         classifier.cross_validated_accuracy_ = settings["cross_validated_accuracy"]
         classifier.cross_validated_rejection_ = settings["cross_validated_rejection"]
+        classifier.out_of_scope_rejected_ = settings.get("out_of_scope_rejected")
         return classifier
 
     def _probabilities(self, texts: list[str], vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -263,18 +296,25 @@ class IntentClassifier:
         votes = _votes(similarity, self.train_labels_, len(self.head_.classes))
         return _blend_vote(_softmax(margins / self.temperature_), votes), similarity.max(axis=1)
 
-    def _calibrate(self, texts: list[str], labels: np.ndarray, vectors: np.ndarray) -> None:
+    def _calibrate(
+        self, texts: list[str], labels: np.ndarray, vectors: np.ndarray, outside: tuple[list[str], np.ndarray | None]
+    ) -> None:
         """Temperature and threshold from out-of-fold predictions of the training utterances.
 
         The temperature is the one under which the held-out margins' probabilities have the
-        least log loss; the threshold is the score quantile that rejects
-        ``in_scope_rejection`` of the held-out utterances. Intents with a single utterance
-        cannot be held out: they stay in every fold's training.
+        least log loss. The threshold is the score quantile that rejects
+        ``in_scope_rejection`` of the held-out utterances or, given enough out-of-scope
+        examples, the lowest score that rejects ``out_of_scope_recall`` of them. Those are
+        scored by the final model: it never trains on them, and fold heads (fitted on part
+        of the data, so with fewer close neighbours) would score them lower than it does
+        and place the threshold too low. Intents with a single utterance cannot be held
+        out: they stay in every fold's training.
         """
         classes, counts = np.unique(labels, return_counts=True)
         rows = np.flatnonzero(np.isin(labels, classes[counts >= 2]))
         always = np.flatnonzero(~np.isin(labels, classes[counts >= 2]))
         folds = min(self.folds, int(counts[counts >= 2].min())) if len(rows) else 0
+        self.out_of_scope_rejected_ = None
         if folds < 2 or len(classes[counts >= 2]) < 2:
             # Too little data to hold any out: reject nothing rather than guess; accuracy is on training.
             probabilities, _ = self._probabilities(texts, vectors)
@@ -300,7 +340,15 @@ class IntentClassifier:
         self.temperature_ = _temperature(margins, truth)
         probabilities = _blend_vote(_softmax(margins / self.temperature_), votes)
         scores = _blend(probabilities.max(axis=1), nearest)
-        self.threshold_ = float(np.quantile(scores, self.in_scope_rejection))
+        outside_texts, outside_vectors = outside
+        if len(outside_texts) >= FEW_OUT_OF_SCOPE:
+            outside_probabilities, outside_nearest = self._probabilities(outside_texts, outside_vectors)
+            outside_scores = _blend(outside_probabilities.max(axis=1), outside_nearest)
+            # The lowest threshold that rejects the wanted share (ties at it rejected too): the most in-scope kept.
+            self.threshold_ = float(np.quantile(outside_scores, self.out_of_scope_recall, method="higher")) + 1e-9
+            self.out_of_scope_rejected_ = round(float((outside_scores < self.threshold_).mean()), 4)
+        else:
+            self.threshold_ = float(np.quantile(scores, self.in_scope_rejection))
         self.cross_validated_accuracy_ = round(float((probabilities.argmax(axis=1) == truth).mean()), 4)
         self.cross_validated_rejection_ = round(float((scores < self.threshold_).mean()), 4)
 

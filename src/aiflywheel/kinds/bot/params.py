@@ -24,6 +24,12 @@ class BotParams(BaseModel):
         lt=0.5,
         description="Share of in-scope utterances the out-of-scope threshold may reject, calibrated on training data",
     )
+    out_of_scope_recall: float = Field(
+        0.85,
+        gt=0.0,
+        lt=1.0,
+        description="Share of the definition's fallback samples the threshold rejects (when it has 20 or more)",
+    )
     text_column: str = "text"
     intent_column: str = "intent"
 
