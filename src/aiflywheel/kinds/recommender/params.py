@@ -78,6 +78,12 @@ class RecommenderParams(BaseModel):
     algorithm: Literal["auto", "popularity", "item_item", "ease", "als", "bpr"] = Field(
         "auto", description="'auto' picks the best candidate on a time-ordered validation split."
     )
+    search: Literal["staged", "full"] = Field(
+        "staged",
+        description="'staged' scores the cheap candidates (popularity, item-item, EASE) at one recency half-life, "
+        "climbs the half-life for the best two, and tries ALS and BPR only when EASE's items hold less than half "
+        "of the validation interactions; 'full' scores every candidate at every half-life.",
+    )
     validation_items: int = Field(
         5, ge=1, le=100, description="Each user's latest interactions held out for validation and for the test."
     )

@@ -2,15 +2,27 @@
 
 Each user's latest ``k`` distinct items are the test set; the ``k`` before them the
 validation set (users with too short a history stay whole in training). Every
-candidate is fitted on what precedes validation and scored by NDCG@10 on it; the
-winner is refitted on what precedes the test for the reported metrics (with the
-popularity baseline beside them), then on everything for the model that is served.
+candidate is fitted on what precedes validation and scored by NDCG@10 on it.
+
+The default search is staged, because a search that fits everything costs ten times one
+factor-model fit: the cheap candidates (popularity, item-item, EASE) are scored at one
+recency half-life, then the half-life is climbed for the best two history models. The
+factor models (ALS, BPR) join only when they can matter: when EASE's dense items hold
+less than half of what users took in validation, as happens on catalogues far beyond
+``max_dense_items``. ``search="full"`` scores every candidate at every half-life.
+
+The test metrics of a history model (popularity, item-item, EASE) reuse its validation fit,
+scoring each test user from the whole history before the test; a factor model, whose user
+rows come from its fit, is refitted on what precedes the test. The served model is the
+winner fitted on everything, fitted while the test is scored.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,13 +33,25 @@ from threadpoolctl import threadpool_limits
 from aiflywheel.kernel.kinds import Progress
 from aiflywheel.kinds.recommender.data import Interactions
 from aiflywheel.kinds.recommender.metrics import K, ranking_metrics, top_k
-from aiflywheel.kinds.recommender.models import MODELS, THREADS, Model, Popularity, import_engines
+from aiflywheel.kinds.recommender.models import (
+    MODELS,
+    THREADS,
+    Ease,
+    Model,
+    Popularity,
+    import_engines,
+    item_gram,
+    most_taken,
+)
 from aiflywheel.kinds.recommender.params import RecommenderParams
 
 MIN_KEPT = 3  # a user keeps at least this many items for training when some are held out
-HALF_LIVES = (None, 25.0, 10.0, 4.0, 2.0)
-RECENT_SHARE = 0.2
-CHUNK = 256  # users scored at once  # "recent" popularity counts the latest fifth of the interactions
+HALF_LIVES = (2.0, 4.0, 10.0, 25.0, None)  # shortest memory first; None: no decay
+FIRST_HALF_LIFE = 4.0  # where the staged search starts climbing (the best on both MovieLens sets)
+CLIMBED = 2  # history models whose half-life the staged search climbs
+FACTORS_BELOW_DENSE_SHARE = 0.5  # staged: the factor models join when EASE's items hold less of validation
+RECENT_SHARE = 0.2  # "recent" popularity counts the latest fifth of the interactions
+CHUNK = 256  # users scored at once
 
 
 @dataclass
@@ -43,19 +67,26 @@ class Candidate:
         life = "" if self.half_life is None else f", half-life {self.half_life:g}"
         return f"{self.algorithm}({shown}{life})"
 
+    @property
+    def ndcg(self) -> float:
+        return self.scores.get(f"ndcg@{K}", 0.0)
+
 
 @dataclass
 class Selection:
     best: Candidate
     tried: list[Candidate]
     test_metrics: dict[str, Any]
+    model: Model  # the winner fitted on every interaction
+    skipped: str | None = None  # why the factor models were left out, when they were
 
 
-def grid(p: RecommenderParams) -> list[Candidate]:
+def grid(p: RecommenderParams, with_factors: bool = True) -> list[Candidate]:
     """The candidates, light by design: one fit each (the half-life is searched without refitting).
 
     The factor models stop at 8 (ALS) and 15 (BPR) iterations: on MovieLens validation they score
-    as well there as at 15 and 40, for half the time.
+    as well there as at 15 and 40, for half the time. ``with_factors=False`` leaves them out unless
+    ``algorithm`` asks for one.
     """
     base = {"seed": p.seed}
     found = [
@@ -71,8 +102,17 @@ def grid(p: RecommenderParams) -> list[Candidate]:
     for candidate in found:
         candidate.settings.update(base)
     if p.algorithm != "auto":
-        found = [candidate for candidate in found if candidate.algorithm == p.algorithm]
-    return found
+        return [candidate for candidate in found if candidate.algorithm == p.algorithm]
+    return [candidate for candidate in found if with_factors or not _is_factors(candidate)]
+
+
+def dense_share(inter: Interactions, rows: np.ndarray, held: np.ndarray, most: int) -> float:
+    """The share of ``held`` interactions whose item is among EASE's ``most`` items of a fit on ``rows``."""
+    if len(held) == 0:
+        return 1.0
+    dense = np.zeros(inter.n_items, dtype=bool)
+    dense[most_taken(np.bincount(inter.item[rows], minlength=inter.n_items), most)] = True
+    return float(dense[inter.item[held]].mean())
 
 
 def holdout(inter: Interactions, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -87,11 +127,29 @@ def holdout(inter: Interactions, rows: np.ndarray, k: int) -> tuple[np.ndarray, 
     return rows[~held], rows[held]
 
 
-def fit(inter: Interactions, candidate: Candidate, rows: np.ndarray) -> Model:
+class Grams:
+    """EASE's Gram matrices of one training matrix, by item limit: computed once, shared by the λs (threads)."""
+
+    def __init__(self, matrix: sp.csr_matrix):
+        self.matrix = matrix
+        self._found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, most: int) -> tuple[np.ndarray, np.ndarray]:
+        with self._lock:
+            if most not in self._found:
+                self._found[most] = item_gram(self.matrix, most)
+            return self._found[most]
+
+
+def fit(inter: Interactions, candidate: Candidate, rows: np.ndarray, grams: Grams | None = None) -> Model:
+    """``candidate``'s model fitted on ``rows``; ``grams`` (of ``inter.matrix(rows)``) spares EASE's product."""
     model = MODELS[candidate.algorithm](inter.n_items, candidate.settings)
     if candidate.algorithm == "popularity":
         return model.set_counts(popularity_counts(inter, rows, candidate.settings.get("window", "all")))
-    return model.fit(inter.matrix(rows))
+    if isinstance(model, Ease) and grams is not None:
+        return model.fit_gram(*grams.get(int(candidate.settings["max_items"])))
+    return model.fit(inter.matrix(rows) if grams is None else grams.matrix)
 
 
 def popularity_counts(inter: Interactions, rows: np.ndarray, window: str) -> np.ndarray:
@@ -110,7 +168,7 @@ def score_split(
     half_life: float | None,
     seen: sp.csr_matrix | None = None,
 ) -> dict[str, Any]:
-    """Metrics of ``model`` (fitted on ``rows``) at predicting each of ``users``' held-out items.
+    """Metrics of ``model`` at predicting each of ``users``' held-out items from their history in ``rows``.
 
     ``seen`` is ``inter.matrix(rows)`` when the caller already has it.
     """
@@ -126,67 +184,148 @@ def score_split(
 
 
 def select(inter: Interactions, p: RecommenderParams, progress: Progress, span: tuple[float, float]) -> Selection:
-    """Search the grid on the validation split; report the winner's test metrics and the baseline's."""
+    """Search on the validation split; report the winner's test metrics and the baseline's; fit the winner."""
     rng = np.random.default_rng(p.seed)
     everything = np.arange(len(inter.user))
     before_test, test = holdout(inter, everything, p.validation_items)
     before_valid, valid = holdout(inter, before_test, p.validation_items)
     valid_users = _sample(np.unique(inter.user[valid]), p.max_eval_users, rng)
     test_users = _sample(np.unique(inter.user[test]), p.max_eval_users, rng)
-    candidates = grid(p)
+    share = dense_share(inter, before_valid, valid, p.max_dense_items)
+    with_factors = p.search == "full" or share < FACTORS_BELOW_DENSE_SHARE
+    candidates = grid(p, with_factors)
+    skipped = None
+    if not with_factors and p.algorithm == "auto":
+        skipped = (
+            f"ALS and BPR not tried: EASE's {p.max_dense_items} items hold {share:.0%} of the validation "
+            f"interactions (search='full' tries them)"
+        )
+        progress.log(skipped)
     start, end = span
-    seen = inter.matrix(before_valid)
+    grams = Grams(inter.matrix(before_valid))
 
-    def validate(candidate: Candidate) -> list[Candidate]:
+    def score(model: Model, candidate: Candidate, life: float | None, began: float) -> Candidate:
+        scored = Candidate(candidate.algorithm, candidate.settings, life)
+        if len(valid_users):
+            scored.scores = score_split(inter, model, before_valid, valid, valid_users, life, grams.matrix)
+        scored.seconds = time.perf_counter() - began
+        return scored
+
+    def validate(candidate: Candidate) -> tuple[Model, list[Candidate]]:
         began = time.perf_counter()
-        model = fit(inter, candidate, before_valid)
-        lives = HALF_LIVES if model.uses_history and not _is_factors(candidate) else (None,)
-        if p.recency_half_life is not None and model.uses_history and not _is_factors(candidate):
-            lives = (p.recency_half_life,)
-        found = []
-        for life in lives:
-            scored = Candidate(candidate.algorithm, candidate.settings, life)
-            if len(valid_users):
-                scored.scores = score_split(inter, model, before_valid, valid, valid_users, life, seen)
-            scored.seconds = time.perf_counter() - began
-            found.append(scored)
-        return found
+        model = fit(inter, candidate, before_valid, grams)
+        return model, [score(model, candidate, life, began) for life in _first_lives(p, model, candidate)]
+
+    def climb(model: Model, found: list[Candidate]) -> list[Candidate]:
+        """Move the half-life along ``HALF_LIVES`` while a neighbour scores better."""
+        by_life = {scored.half_life: scored for scored in found}
+        at, new = HALF_LIVES.index(found[0].half_life), []
+        while True:
+            near = [n for n in (at, at - 1, at + 1) if 0 <= n < len(HALF_LIVES)]  # the current one wins ties
+            for n in near:
+                if HALF_LIVES[n] not in by_life:
+                    scored = score(model, found[0], HALF_LIVES[n], time.perf_counter())
+                    by_life[HALF_LIVES[n]] = scored
+                    new.append(scored)
+            step = max(near, key=lambda n: by_life[HALF_LIVES[n]].ndcg)
+            if step == at:
+                return new
+            at = step
 
     tried: list[Candidate] = []
     import_engines()
-    # Two candidates at a time: fits and scorings release the GIL, and the slowest (factor models) start
-    # first so that the cheap ones fill the other core. BLAS keeps one thread per search thread (the
-    # limit is process-wide), and progress is reported from this thread only.
+
+    def record(found: list[Candidate]) -> None:
+        for scored in found:
+            tried.append(scored)
+            progress.log(f"{scored.describe()}: validation NDCG@{K} {scored.ndcg:.4f}")
+
+    # Two jobs at a time: fits and scorings release the GIL, and the slowest start first so that the cheap
+    # ones fill the other core. BLAS keeps one thread per search thread (the limit is process-wide), and
+    # progress is reported from this thread only.
     with (
         threadpool_limits(1, "blas"),
         ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="recommender-search") as pool,
     ):
+        first_end = start + (end - start) * (0.9 if p.search == "full" else 0.7)
         slowest_first = sorted(range(len(candidates)), key=lambda i: -_cost(candidates[i]))
-        futures = {i: pool.submit(validate, candidates[i]) for i in slowest_first}
+        validated = _gather(
+            pool,
+            {i: (validate, candidates[i]) for i in slowest_first},
+            lambda i: progress(
+                start + (first_end - start) * i / len(candidates), f"validating {candidates[i].algorithm}"
+            ),
+        )
+        for i in range(len(candidates)):
+            record(validated[i][1])
+        climbing = [] if p.search == "full" or p.recency_half_life is not None else _to_climb(validated)
+        if climbing:
+            progress(first_end, "searching the recency half-life")
+            climbed = _gather(pool, {i: (climb, *validated[i]) for i in climbing})
+            for i in climbing:
+                record(climbed[i])
+                validated[i][1].extend(climbed[i])
+        best_index, best = max(
+            ((i, scored) for i, (_, found) in validated.items() for scored in found),
+            key=lambda pair: (pair[1].ndcg, -_cost(pair[1])),
+        )
+        progress(end, f"chose {best.describe()}; fitting it on every interaction")
+        final = pool.submit(fit, inter, best, everything)
         try:
-            for number, candidate in enumerate(candidates):
-                progress(start + (end - start) * number / len(candidates), f"validating {candidate.algorithm}")
-                for scored in futures[number].result():
-                    tried.append(scored)
-                    ndcg = scored.scores.get(f"ndcg@{K}", 0.0)
-                    progress.log(f"{scored.describe()}: validation NDCG@{K} {ndcg:.4f}")
-        except BaseException:  # a cancelled job or a failed fit: do not start the candidates still queued
-            for future in futures.values():
-                future.cancel()
+            metrics = _test_metrics(inter, best, validated[best_index][0], before_test, test, test_users)
+            model = final.result()
+        except BaseException:
+            final.cancel()
             raise
-    best = max(tried, key=lambda c: (c.scores.get(f"ndcg@{K}", 0.0), -_cost(c)))
-    progress(end, f"chose {best.describe()}")
-    metrics: dict[str, Any] = {}
-    if len(test_users):
-        model = fit(inter, best, before_test)
-        metrics = score_split(inter, model, before_test, test, test_users, best.half_life)
-        baseline = Popularity(inter.n_items, {}).set_counts(popularity_counts(inter, before_test, "all"))
-        for name, value in score_split(inter, baseline, before_test, test, test_users, None).items():
-            if name != "n_eval_users":
-                metrics[f"baseline_{name}"] = value
-    else:
-        metrics = {f"ndcg@{K}": 0.0, f"recall@{K}": 0.0, f"map@{K}": 0.0, f"coverage@{K}": 0.0, "n_eval_users": 0}
-    return Selection(best, tried, metrics)
+    return Selection(best, tried, metrics, model, skipped)
+
+
+def _first_lives(p: RecommenderParams, model: Model, candidate: Candidate) -> tuple[float | None, ...]:
+    if not model.uses_history or _is_factors(candidate):
+        return (None,)
+    if p.recency_half_life is not None:
+        return (p.recency_half_life,)
+    return HALF_LIVES if p.search == "full" else (FIRST_HALF_LIFE,)
+
+
+def _to_climb(validated: dict[int, tuple[Model, list[Candidate]]]) -> list[int]:
+    """The best ``CLIMBED`` candidates whose score depends on the half-life."""
+    climbable = [i for i, (model, found) in validated.items() if found[0].half_life == FIRST_HALF_LIFE]
+    return sorted(climbable, key=lambda i: -validated[i][1][0].ndcg)[:CLIMBED]
+
+
+def _gather(
+    pool: ThreadPoolExecutor, jobs: dict[int, tuple], before: Callable[[int], None] | None = None
+) -> dict[int, Any]:
+    """Run ``jobs`` (number → (function, *arguments)) in the order given; collect their results by number."""
+    futures: dict[int, Future] = {number: pool.submit(*job) for number, job in jobs.items()}
+    try:
+        results = {}
+        for number in sorted(futures):
+            if before is not None:
+                before(number)
+            results[number] = futures[number].result()
+        return results
+    except BaseException:  # a cancelled job or a failed fit: do not start the jobs still queued
+        for future in futures.values():
+            future.cancel()
+        raise
+
+
+def _test_metrics(
+    inter: Interactions, best: Candidate, validated: Model, before_test: np.ndarray, test: np.ndarray, users: np.ndarray
+) -> dict[str, Any]:
+    """The winner's and the popularity baseline's metrics on the test split (see the module's docstring)."""
+    if not len(users):
+        return {f"ndcg@{K}": 0.0, f"recall@{K}": 0.0, f"map@{K}": 0.0, f"coverage@{K}": 0.0, "n_eval_users": 0}
+    seen = inter.matrix(before_test)
+    model = fit(inter, best, before_test) if _is_factors(best) else validated
+    metrics = score_split(inter, model, before_test, test, users, best.half_life, seen)
+    baseline = Popularity(inter.n_items, {}).set_counts(popularity_counts(inter, before_test, "all"))
+    for name, value in score_split(inter, baseline, before_test, test, users, None, seen).items():
+        if name != "n_eval_users":
+            metrics[f"baseline_{name}"] = value
+    return metrics
 
 
 def _truth(inter: Interactions, held: np.ndarray, users: np.ndarray) -> list[np.ndarray]:
