@@ -87,6 +87,7 @@ class RecommenderKind:
             "settings": best.settings,
             "recency_half_life": best.half_life,
             "chosen": best.describe(),
+            "refitted": selection.refitted,
             "validation": [
                 {"candidate": c.describe(), f"ndcg@{K}": c.scores.get(f"ndcg@{K}"), "seconds": round(c.seconds, 3)}
                 for c in selection.tried

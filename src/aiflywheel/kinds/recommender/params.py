@@ -84,6 +84,12 @@ class RecommenderParams(BaseModel):
         "climbs the half-life for the best two, and tries ALS and BPR only when EASE's items hold less than half "
         "of the validation interactions; 'full' scores every candidate at every half-life.",
     )
+    refit: Literal["auto", "always"] = Field(
+        "auto",
+        description="'auto' serves an item-item or EASE winner as fitted for validation when the interactions it "
+        "did not see add under 25% and fewer than 1% of them are on items it never saw; 'always' refits the "
+        "winner on every interaction.",
+    )
     validation_items: int = Field(
         5, ge=1, le=100, description="Each user's latest interactions held out for validation and for the test."
     )
