@@ -61,21 +61,35 @@ class Interactions:
 
     def matrix(self, rows: np.ndarray | None = None) -> sp.csr_matrix:
         """Users × items of summed event weights, from all pairs or the selected ones."""
-        rows = slice(None) if rows is None else rows
-        return sp.csr_matrix(
-            (self.weight[rows], (self.user[rows], self.item[rows])), shape=(self.n_users, self.n_items)
-        )
+        rows = np.arange(len(self.user)) if rows is None else rows
+        return self._csr(rows, self.weight[rows])
 
     def history(self, half_life: float | None, rows: np.ndarray | None = None) -> sp.csr_matrix:
         """Like ``matrix``, each pair's weight halved every ``half_life`` newer items of its user."""
         rows = np.arange(len(self.user)) if rows is None else rows
-        rank = self.rank[rows]
-        if half_life is not None and len(rows):
-            rank = rank - _user_min(self.user[rows], rank, self.n_users)  # rank within the kept rows
-        decay = np.ones(len(rows), dtype=np.float32) if half_life is None else 0.5 ** (rank / half_life)
-        return sp.csr_matrix(
-            (self.weight[rows] * decay, (self.user[rows], self.item[rows])), shape=(self.n_users, self.n_items)
-        )
+        if half_life is None or not len(rows):
+            return self._csr(rows, self.weight[rows])
+        rank = self.rank[rows] - user_min(self.user[rows], self.rank[rows], self.n_users)  # within the kept rows
+        return self._csr(rows, self.weight[rows] * 0.5 ** (rank / half_life))
+
+    def _csr(self, rows: np.ndarray, values: np.ndarray) -> sp.csr_matrix:
+        shape = (self.n_users, self.n_items)
+        user = self.user[rows]
+        if len(user) and np.all(user[1:] >= user[:-1]):  # rows grouped by user, as the pairs are: no sorting
+            indptr = np.zeros(self.n_users + 1, dtype=np.int64)
+            np.cumsum(np.bincount(user, minlength=self.n_users), out=indptr[1:])
+            return sp.csr_matrix((values.astype(np.float32), self.item[rows], indptr), shape=shape)
+        return sp.csr_matrix((values.astype(np.float32), (user, self.item[rows])), shape=shape)
+
+
+def user_min(user: np.ndarray, values: np.ndarray, n_users: int) -> np.ndarray:
+    """Each entry's user's smallest value (``np.minimum.at`` without its slowness)."""
+    order = np.argsort(user, kind="stable")  # already grouped by user, in practice: a linear pass
+    grouped = user[order]
+    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+    lowest = np.full(n_users, np.inf, dtype=np.float64)
+    lowest[grouped[starts]] = np.minimum.reduceat(values[order], starts) if len(starts) else []
+    return lowest[user].astype(np.float32)
 
 
 def check_columns(p: RecommenderParams, columns: Sequence[Column]) -> None:
@@ -281,9 +295,3 @@ def _truthy(value) -> bool:
     if isinstance(value, str):
         return value.strip().lower() not in ("false", "0", "no", "n", "f", "unavailable", "out of stock")
     return bool(value)
-
-
-def _user_min(user: np.ndarray, rank: np.ndarray, n_users: int) -> np.ndarray:
-    lowest = np.full(n_users, np.inf, dtype=np.float64)
-    np.minimum.at(lowest, user, rank)
-    return lowest[user].astype(np.float32)

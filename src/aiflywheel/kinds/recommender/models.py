@@ -171,7 +171,7 @@ class Factors(Model):
     def fit(self, matrix: sp.csr_matrix) -> Factors:
         with threadpool_limits(1, "blas"):  # implicit's solvers are threaded; BLAS threads under them thrash
             model = self._implicit_model()
-            model.fit(sp.csr_matrix(matrix, dtype=np.float32), show_progress=False)
+            model.fit(_canonical(matrix), show_progress=False)
         self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
         self.item_factors = np.asarray(model.item_factors, dtype=np.float32)
         self._prepare()
@@ -308,6 +308,13 @@ def _spd_inverse(matrix: np.ndarray, n_items: int) -> np.ndarray:
 
 
 def _binary(matrix: sp.csr_matrix) -> sp.csr_matrix:
-    binary = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+    binary = _canonical(matrix)
     binary.data[:] = 1.0
     return binary
+
+
+def _canonical(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """A float32 copy with each row's items sorted, as implicit's samplers and searches expect."""
+    copy = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+    copy.sort_indices()
+    return copy

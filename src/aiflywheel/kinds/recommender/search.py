@@ -37,7 +37,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from aiflywheel.kernel.kinds import Progress
-from aiflywheel.kinds.recommender.data import Interactions
+from aiflywheel.kinds.recommender.data import Interactions, user_min
 from aiflywheel.kinds.recommender.metrics import K, ranking_metrics, top_k
 from aiflywheel.kinds.recommender.models import (
     MODELS,
@@ -128,9 +128,7 @@ def holdout(inter: Interactions, rows: np.ndarray, k: int) -> tuple[np.ndarray, 
     """(kept, held): among ``rows``, each user's latest ``k`` items are held out if the user keeps enough."""
     user = inter.user[rows]
     rank = inter.rank[rows]
-    lowest = np.full(inter.n_users, np.inf)
-    np.minimum.at(lowest, user, rank)
-    relative = rank - lowest[user]
+    relative = rank - user_min(user, rank, inter.n_users)
     sizes = np.bincount(user, minlength=inter.n_users)
     held = (relative < k) & (sizes[user] >= k + MIN_KEPT)
     return rows[~held], rows[held]
@@ -182,6 +180,14 @@ def score_split(
     ``seen`` is ``inter.matrix(rows)`` when the caller already has it.
     """
     seen = inter.matrix(rows) if seen is None else seen
+    top = top_items(inter, model, rows, users, half_life, seen)
+    return ranking_metrics(top, _truth(inter, held, users), inter.n_items, K)
+
+
+def top_items(
+    inter: Interactions, model: Model, rows: np.ndarray, users: np.ndarray, half_life: float | None, seen: sp.csr_matrix
+) -> np.ndarray:
+    """Each of ``users``' ``K`` best items by ``model`` from their history in ``rows``, ``seen`` left out."""
     top = _popular_top(model.counts, seen[users], K) if isinstance(model, Popularity) else None
     if top is None:
         history = inter.history(half_life, rows)
@@ -190,8 +196,7 @@ def score_split(
             chunk = users[start : start + CHUNK]
             tops.append(top_k(model.scores(history[chunk], chunk), seen[chunk], K))
         top = np.vstack(tops) if tops else np.empty((0, K), dtype=np.int64)
-    truth = _truth(inter, held, users)
-    return ranking_metrics(top, truth, inter.n_items, K)
+    return top
 
 
 def select(inter: Interactions, p: RecommenderParams, progress: Progress, span: tuple[float, float]) -> Selection:
@@ -281,7 +286,7 @@ def select(inter: Interactions, p: RecommenderParams, progress: Progress, span: 
         progress(end, f"chose {best.describe()}" + ("; fitting it on every interaction" if refit else ""))
         final = pool.submit(fit, inter, best, everything) if refit else None
         try:
-            metrics = _test_metrics(inter, best, validated_model, before_test, test, test_users)
+            metrics = _test_metrics(pool, inter, best, validated_model, before_test, test, test_users)
             model = validated_model if final is None else final.result()
         except BaseException:
             if final is not None:
@@ -336,14 +341,28 @@ def _gather(
 
 
 def _test_metrics(
-    inter: Interactions, best: Candidate, validated: Model, before_test: np.ndarray, test: np.ndarray, users: np.ndarray
+    pool: ThreadPoolExecutor,
+    inter: Interactions,
+    best: Candidate,
+    validated: Model,
+    before_test: np.ndarray,
+    test: np.ndarray,
+    users: np.ndarray,
 ) -> dict[str, Any]:
-    """The winner's and the popularity baseline's metrics on the test split (see the module's docstring)."""
+    """The winner's and the popularity baseline's metrics on the test split (see the module's docstring).
+
+    The winner's scoring is split between the pool's threads (the final fit, if any, queues behind it).
+    """
     if not len(users):
         return {f"ndcg@{K}": 0.0, f"recall@{K}": 0.0, f"map@{K}": 0.0, f"coverage@{K}": 0.0, "n_eval_users": 0}
     seen = inter.matrix(before_test)
     model = fit(inter, best, before_test) if _is_factors(best) else validated
-    metrics = score_split(inter, model, before_test, test, users, best.half_life, seen)
+    halves = np.array_split(users, THREADS)
+    tops = _gather(
+        pool, {n: (top_items, inter, model, before_test, half, best.half_life, seen) for n, half in enumerate(halves)}
+    )
+    top = np.vstack([tops[n] for n in range(len(halves))])
+    metrics = ranking_metrics(top, _truth(inter, test, users), inter.n_items, K)
     baseline = Popularity(inter.n_items, {}).set_counts(popularity_counts(inter, before_test, "all"))
     for name, value in score_split(inter, baseline, before_test, test, users, None, seen).items():
         if name != "n_eval_users":
