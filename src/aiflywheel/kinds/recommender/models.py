@@ -41,6 +41,11 @@ class Model:
         """Dense rows × items; ``users`` holds each row's trained user index, or -1 for none."""
         raise NotImplementedError
 
+    def column_scores(self, history: sp.csr_matrix, users: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        """(items, their scores) when the model scores only some items, every other one scoring 0; else
+        (None, ``scores``). Ranking the few spares the search a rows × catalogue matrix."""
+        return None, self.scores(history, users)
+
     def related(self, item: int) -> np.ndarray | None:
         """Similarity of every item to ``item``, or None when the model has none for it."""
         return None
@@ -146,6 +151,11 @@ class Ease(Model):
         if len(self.keep):
             out[:, self.keep] = history[:, self.keep] @ self.weights
         return out
+
+    def column_scores(self, history: sp.csr_matrix, users: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        if len(self.keep) == self.n_items:
+            return None, self.scores(history, users)
+        return self.keep, np.asarray(history[:, self.keep] @ self.weights, dtype=np.float32)
 
     def related(self, item: int) -> np.ndarray | None:
         position = np.searchsorted(self.keep, item)

@@ -194,7 +194,7 @@ def top_items(
         tops = []
         for start in range(0, len(users), CHUNK):  # dense users × items scores: bounded memory on big catalogues
             chunk = users[start : start + CHUNK]
-            tops.append(top_k(model.scores(history[chunk], chunk), seen[chunk], K))
+            tops.append(_chunk_top(model, history[chunk], chunk, seen[chunk]))
         top = np.vstack(tops) if tops else np.empty((0, K), dtype=np.int64)
     return top
 
@@ -368,6 +368,24 @@ def _test_metrics(
         if name != "n_eval_users":
             metrics[f"baseline_{name}"] = value
     return metrics
+
+
+def _chunk_top(model: Model, history: sp.csr_matrix, users: np.ndarray, seen: sp.csr_matrix) -> np.ndarray:
+    """``top_k`` of ``model.scores``; when the model scores only some items (the rest 0), a row whose ``K``-th
+    best of those is positive has its answer among them, and only the other rows need the whole catalogue."""
+    columns, scores = model.column_scores(history, users)
+    if columns is None:
+        return top_k(scores, seen, K)
+    if len(columns) < K:
+        return top_k(model.scores(history, users), seen, K)
+    scores[seen[:, columns].nonzero()] = -np.inf
+    picked = top_k(scores, None, K)
+    kth = np.take_along_axis(scores, picked[:, -1:], axis=1).ravel()
+    top = columns[picked]
+    rest = np.flatnonzero(~(kth > 0))
+    if len(rest):
+        top[rest] = top_k(model.scores(history[rest], users[rest]), seen[rest], K)
+    return top
 
 
 def _popular_top(counts: np.ndarray, seen: sp.csr_matrix, k: int) -> np.ndarray | None:
