@@ -262,21 +262,7 @@ def select(inter: Interactions, p: RecommenderParams, progress: Progress, span: 
             leader = _leader(validated)
             if leader is not None:
                 progress(first_end, "searching the recency half-life")
-                model, found = validated[leader]
-                by_life = {scored.half_life: scored for scored in found}
-                at = HALF_LIVES.index(FIRST_HALF_LIFE)
-                while True:  # move along HALF_LIVES while a neighbour scores better; neighbours side by side
-                    near = [n for n in (at, at - 1, at + 1) if 0 <= n < len(HALF_LIVES)]  # the current wins ties
-                    jobs = {n: (score, model, found[0], HALF_LIVES[n], time.perf_counter()) for n in near}
-                    new = _gather(pool, {n: job for n, job in jobs.items() if HALF_LIVES[n] not in by_life})
-                    for n, scored in new.items():
-                        by_life[HALF_LIVES[n]] = scored
-                        found.append(scored)
-                    record(list(new.values()))
-                    step = max(near, key=lambda n: by_life[HALF_LIVES[n]].ndcg)
-                    if step == at:
-                        break
-                    at = step
+                record(_climb(pool, score, *validated[leader]))
         best_index, best = max(
             ((i, scored) for i, (_, found) in validated.items() for scored in found),
             key=lambda pair: (pair[1].ndcg, -_cost(pair[1])),
@@ -316,6 +302,25 @@ def _first_lives(p: RecommenderParams, model: Model, candidate: Candidate) -> tu
     return HALF_LIVES if p.search == "full" else (FIRST_HALF_LIFE,)
 
 
+def _climb(pool: ThreadPoolExecutor, score: Callable, model: Model, found: list[Candidate]) -> list[Candidate]:
+    """Move the half-life along ``HALF_LIVES`` while a neighbour scores better; both neighbours are scored side
+    by side. ``found`` (the candidate at ``FIRST_HALF_LIFE``) gains the new scores, which are also returned."""
+    by_life = {scored.half_life: scored for scored in found}
+    at, new = HALF_LIVES.index(FIRST_HALF_LIFE), []
+    while True:
+        near = [n for n in (at, at - 1, at + 1) if 0 <= n < len(HALF_LIVES)]  # the current one wins ties
+        missing = [n for n in near if HALF_LIVES[n] not in by_life]
+        scored = _gather(pool, {n: (score, model, found[0], HALF_LIVES[n], time.perf_counter()) for n in missing})
+        for n in missing:
+            by_life[HALF_LIVES[n]] = scored[n]
+            new.append(scored[n])
+        step = max(near, key=lambda n: by_life[HALF_LIVES[n]].ndcg)
+        if step == at:
+            found.extend(new)
+            return new
+        at = step
+
+
 def _leader(validated: dict[int, tuple[Model, list[Candidate]]]) -> int | None:
     """The best candidate whose score depends on the half-life, if any."""
     climbable = [i for i, (_, found) in validated.items() if found[0].half_life == FIRST_HALF_LIFE]
@@ -351,7 +356,7 @@ def _test_metrics(
 ) -> dict[str, Any]:
     """The winner's and the popularity baseline's metrics on the test split (see the module's docstring).
 
-    The winner's scoring is split between the pool's threads (the final fit, if any, queues behind it).
+    The winner's scoring is split in two jobs for the pool, beside the final fit if there is one.
     """
     if not len(users):
         return {f"ndcg@{K}": 0.0, f"recall@{K}": 0.0, f"map@{K}": 0.0, f"coverage@{K}": 0.0, "n_eval_users": 0}
