@@ -248,6 +248,11 @@ def select(inter: Interactions, p: RecommenderParams, progress: Progress, span: 
         ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="recommender-search") as pool,
     ):
         first_end = start + (end - start) * (0.9 if p.search == "full" else 0.7)
+        final_grams = Grams(inter.matrix(everything))
+        if any(c.algorithm == "ease" for c in candidates) and (
+            p.refit == "always" or _needs_refit(inter, Candidate("ease", {}), before_valid)
+        ):  # an EASE winner will be refitted: its Gram is computed while the other thread makes validation's
+            pool.submit(final_grams.get, p.max_dense_items)
         slowest_first = sorted(range(len(candidates)), key=lambda i: -_cost(candidates[i]))
         validated = _gather(
             pool,
@@ -270,7 +275,7 @@ def select(inter: Interactions, p: RecommenderParams, progress: Progress, span: 
         validated_model = validated[best_index][0]
         refit = p.refit == "always" or _needs_refit(inter, best, before_valid)
         progress(end, f"chose {best.describe()}" + ("; fitting it on every interaction" if refit else ""))
-        final = pool.submit(fit, inter, best, everything) if refit else None
+        final = pool.submit(fit, inter, best, everything, final_grams) if refit else None
         try:
             metrics = _test_metrics(pool, inter, best, validated_model, before_test, test, test_users)
             model = validated_model if final is None else final.result()
