@@ -233,7 +233,8 @@ def select(inter: Interactions, p: RecommenderParams, progress: Progress, span: 
         return model, [score(model, candidate, life, began) for life in _first_lives(p, model, candidate)]
 
     tried: list[Candidate] = []
-    import_engines()
+    if any(candidate.algorithm in WIDE for candidate in candidates):  # implicit's models: imported only if used
+        import_engines()
 
     def record(found: list[Candidate]) -> None:
         for scored in found:
