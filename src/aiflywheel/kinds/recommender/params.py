@@ -80,9 +80,9 @@ class RecommenderParams(BaseModel):
     )
     search: Literal["staged", "full"] = Field(
         "staged",
-        description="'staged' scores the cheap candidates (popularity, item-item, EASE) at one recency half-life, "
-        "climbs the half-life for the best two, and tries ALS and BPR only when EASE's items hold less than half "
-        "of the validation interactions; 'full' scores every candidate at every half-life.",
+        description="'staged' scores popularity and EASE at one recency half-life, climbs the half-life of the best, "
+        "and tries BM25 item-item, ALS and BPR only when EASE's items hold less than half of the validation "
+        "interactions; 'full' scores every candidate at every half-life.",
     )
     refit: Literal["auto", "always"] = Field(
         "auto",
