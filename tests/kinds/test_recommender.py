@@ -140,7 +140,10 @@ def test_movielens_beats_popularity_on_the_kinds_own_test_split(movies):
     assert metrics["coverage@10"] > metrics["baseline_coverage@10"]
     assert 0 < metrics["map@10"] <= metrics["recall@10"]
     assert trained.result.summary["algorithm"] in ("item_item", "ease", "als", "bpr")
-    assert len(trained.result.summary["validation"]) >= 9, "every candidate is reported"
+    tried = [entry["candidate"] for entry in trained.result.summary["validation"]]
+    assert len(tried) >= 6 and len(set(tried)) == len(tried), "every scored candidate is reported once"
+    assert {"popularity", "ease"} <= {name.split("(")[0] for name in tried}
+    assert "search='full'" in trained.result.summary["skipped"], "EASE covers the slice: the wide models wait"
 
 
 def test_movielens_held_out_ratings_are_found(movies):
@@ -374,6 +377,9 @@ def test_bad_datasets_and_params_are_named(tmp_path):
     odd_time = pa.table({"user_id": ["a", "b"], "item_id": ["x", "y"], "timestamp": ["yesterday", "noon"]})
     with pytest.raises(InvalidInput, match="time column 'timestamp' holds values that are not dates"):
         kind.train(training_data(odd_time, tmp_path / "odd"), parse_params(kind, {}), Progress(), tmp_path / "m1")
+    for field, value in (("search", "thorough"), ("refit", "never")):
+        with pytest.raises(InvalidInput, match=field):
+            parse_params(kind, {field: value})
     catalogue_only = pa.table({"user_id": pa.array([None, None], pa.string()), "item_id": ["x", "y"]})
     with pytest.raises(InvalidInput, match="no interactions"):
         kind.train(training_data(catalogue_only, tmp_path / "cat"), parse_params(kind, {}), Progress(), tmp_path / "m2")
@@ -426,3 +432,91 @@ def test_eases_cholesky_inverse_is_the_inverse():
     counts = np.random.default_rng(0).random((50, 8)).astype(np.float32)
     gram = counts.T @ counts + 3.0 * np.eye(8, dtype=np.float32)
     np.testing.assert_allclose(_spd_inverse(gram.copy(), 8) @ gram, np.eye(8), atol=1e-4)
+
+
+# --- the staged search -----------------------------------------------------------------------
+
+
+def families(trained: Trained) -> set[str]:
+    return {entry["candidate"].split("(")[0] for entry in trained.result.summary["validation"]}
+
+
+def test_a_full_search_tries_every_candidate_at_every_half_life(tmp_path):
+    example = RecommenderKind.example()
+    trained = train(tmp_path, example.train, search="full", **example.params)
+    assert families(trained) == {"popularity", "item_item", "ease", "als", "bpr"}
+    ease_lives = [entry for entry in trained.result.summary["validation"] if entry["candidate"].startswith("ease")]
+    assert len(ease_lives) == 2 * 5, "two λs at five half-lives"
+    assert "skipped" not in trained.result.summary
+
+
+def test_the_wide_models_join_when_eases_items_hold_under_half_of_validation(tmp_path):
+    """40 items taken evenly: EASE's 10 items hold about a quarter of what users take next."""
+    rng = np.random.default_rng(3)
+    users, items, times = [], [], []
+    for user in range(40):
+        for step, item in enumerate(rng.choice(40, size=16, replace=False)):
+            users.append(f"u{user}")
+            items.append(f"i{item}")
+            times.append(step)
+    table = pa.table({"user_id": users, "item_id": items, "timestamp": times})
+    trained = train(tmp_path, table, max_dense_items=10, validation_items=2)
+    assert {"item_item", "als", "bpr"} <= families(trained)
+    assert "skipped" not in trained.result.summary
+
+
+def test_an_ease_winner_keeps_its_validation_fit_unless_the_unseen_rows_matter():
+    from aiflywheel.kinds.recommender.data import Catalogue, Interactions
+    from aiflywheel.kinds.recommender.search import Candidate, _needs_refit
+
+    n_users, per_user = 20, 10
+    user = np.repeat(np.arange(n_users), per_user)
+    item = np.tile(np.arange(per_user), n_users)
+    item[-1] = per_user  # an item only the last pair has
+    rank = np.tile(np.arange(per_user)[::-1], n_users).astype(np.float32)
+    inter = Interactions(
+        user_ids=np.array([f"u{u}" for u in range(n_users)], dtype=object),
+        item_ids=np.array([f"i{i}" for i in range(per_user + 1)], dtype=object),
+        user=user,
+        item=item,
+        weight=np.ones(len(user), np.float32),
+        rank=rank,
+        last=rank.astype(np.float64),
+        catalogue=Catalogue(),
+        n_events=len(user),
+    )
+    everything = np.arange(len(user))
+    ease = Candidate("ease", {"l2": 200.0})
+    assert not _needs_refit(inter, ease, everything[everything != 9]), "one more pair, on a known item: kept"
+    assert _needs_refit(inter, ease, everything[:-1]), "the unseen pair is on an item the fit never saw"
+    assert _needs_refit(inter, ease, everything[: len(user) // 2]), "the unseen pairs double the data"
+    assert _needs_refit(inter, Candidate("als", {}), everything[everything != 9]), "factor rows come from the fit"
+
+
+def test_search_shortcuts_rank_as_the_dense_scores_do():
+    """Popularity and an EASE over part of the catalogue skip the dense rows × items matrix; same scores."""
+    import scipy.sparse as sp
+
+    from aiflywheel.kinds.recommender.metrics import top_k
+    from aiflywheel.kinds.recommender.models import Ease
+    from aiflywheel.kinds.recommender.search import _chunk_top, _popular_top
+
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        n, users = int(rng.integers(15, 60)), int(rng.integers(3, 30))
+        seen = sp.csr_matrix((rng.random((users, n)) < 0.3).astype(np.float32))
+        blocked = seen.toarray() > 0
+        counts = rng.integers(0, 5, n).astype(np.float32)
+        fast = _popular_top(counts, seen, 10)
+        if fast is not None:
+            slow = top_k(np.tile(counts, (users, 1)), seen, 10)
+            np.testing.assert_array_equal(counts[fast], counts[slow])  # ties may pick other items
+            assert not np.take_along_axis(blocked, fast, axis=1).any()
+        model = Ease(n, {"l2": 20.0, "max_items": int(rng.integers(10, n))})
+        model.fit(sp.csr_matrix((rng.random((3 * users, n)) < 0.15).astype(np.float32)))
+        history = sp.csr_matrix((rng.random((users, n)) < 0.2).astype(np.float32))
+        dense = model.scores(history, np.arange(users))
+        dense[blocked] = -np.inf
+        fast = _chunk_top(model, history, np.arange(users), seen)
+        slow = top_k(model.scores(history, np.arange(users)), seen, 10)
+        np.testing.assert_allclose(np.take_along_axis(dense, fast, 1), np.take_along_axis(dense, slow, 1))

@@ -61,21 +61,35 @@ class Interactions:
 
     def matrix(self, rows: np.ndarray | None = None) -> sp.csr_matrix:
         """Users × items of summed event weights, from all pairs or the selected ones."""
-        rows = slice(None) if rows is None else rows
-        return sp.csr_matrix(
-            (self.weight[rows], (self.user[rows], self.item[rows])), shape=(self.n_users, self.n_items)
-        )
+        rows = np.arange(len(self.user)) if rows is None else rows
+        return self._csr(rows, self.weight[rows])
 
     def history(self, half_life: float | None, rows: np.ndarray | None = None) -> sp.csr_matrix:
         """Like ``matrix``, each pair's weight halved every ``half_life`` newer items of its user."""
         rows = np.arange(len(self.user)) if rows is None else rows
-        rank = self.rank[rows]
-        if half_life is not None and len(rows):
-            rank = rank - _user_min(self.user[rows], rank, self.n_users)  # rank within the kept rows
-        decay = np.ones(len(rows), dtype=np.float32) if half_life is None else 0.5 ** (rank / half_life)
-        return sp.csr_matrix(
-            (self.weight[rows] * decay, (self.user[rows], self.item[rows])), shape=(self.n_users, self.n_items)
-        )
+        if half_life is None or not len(rows):
+            return self._csr(rows, self.weight[rows])
+        rank = self.rank[rows] - user_min(self.user[rows], self.rank[rows], self.n_users)  # within the kept rows
+        return self._csr(rows, self.weight[rows] * 0.5 ** (rank / half_life))
+
+    def _csr(self, rows: np.ndarray, values: np.ndarray) -> sp.csr_matrix:
+        shape = (self.n_users, self.n_items)
+        user = self.user[rows]
+        if len(user) and np.all(user[1:] >= user[:-1]):  # rows grouped by user, as the pairs are: no sorting
+            indptr = np.zeros(self.n_users + 1, dtype=np.int64)
+            np.cumsum(np.bincount(user, minlength=self.n_users), out=indptr[1:])
+            return sp.csr_matrix((values.astype(np.float32), self.item[rows], indptr), shape=shape)
+        return sp.csr_matrix((values.astype(np.float32), (user, self.item[rows])), shape=shape)
+
+
+def user_min(user: np.ndarray, values: np.ndarray, n_users: int) -> np.ndarray:
+    """Each entry's user's smallest value (``np.minimum.at`` without its slowness)."""
+    order = np.argsort(user, kind="stable")  # already grouped by user, in practice: a linear pass
+    grouped = user[order]
+    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+    lowest = np.full(n_users, np.inf, dtype=np.float64)
+    lowest[grouped[starts]] = np.minimum.reduceat(values[order], starts) if len(starts) else []
+    return lowest[user].astype(np.float32)
 
 
 def check_columns(p: RecommenderParams, columns: Sequence[Column]) -> None:
@@ -118,48 +132,62 @@ def read_interactions(data: TrainingData, p: RecommenderParams) -> Interactions:
         table = data.read(wanted)
     except (pa.ArrowException, OSError) as exc:
         raise KindFailed(f"could not read the dataset at {data.path}: {exc}") from exc
-    frame = pd.DataFrame({"user": _ids(table[p.user_column]), "item": _ids(table[p.item_column])})
+    # Everything below works on integer codes of the ids (pyarrow's dictionary encoding): pandas' string
+    # group-bys were most of the time of a small training.
+    user_code, user_names = _codes(table[p.user_column])
+    item_code, item_names = _codes(table[p.item_column])
     time_column = named["time_column"]
-    frame["time"] = _seconds(table, time_column) if time_column else np.arange(len(frame), dtype=float)
-    frame["weight"] = _weights(table, p, named["event_type_column"], named["event_value_column"])
-    if frame["item"].isna().all():
+    seconds = _seconds(table, time_column) if time_column else np.arange(table.num_rows, dtype=float)
+    weight = _weights(table, p, named["event_type_column"], named["event_value_column"])
+    rows = np.flatnonzero(item_code >= 0)  # rows naming an item: interactions and catalogue rows
+    if len(rows) == 0:
         raise InvalidInput(f"item column {p.item_column!r} has no values")
-    frame = frame[frame["item"].notna()].copy()
-    frame["order"] = np.arange(len(frame))
-    catalogue_frame = frame
-    events = frame[frame["user"].notna() & (frame["weight"] > 0)]
-    if events.empty:
+    events = rows[(user_code[rows] >= 0) & (weight[rows] > 0)]
+    if len(events) == 0:
         raise InvalidInput(f"the dataset has no interactions: every row lacks a {p.user_column!r} or has weight 0")
-    events = events.sort_values(["user", "time", "order"], kind="stable")
-    pairs = (
-        events.groupby(["user", "item"], sort=False)
-        .agg(weight=("weight", "sum"), last=("time", "max"), order=("order", "max"))
-        .reset_index()
-        .sort_values(["user", "last", "order"], kind="stable")
-    )
-    pairs["rank"] = pairs.groupby("user", sort=False).cumcount(ascending=False)
-    warm = pd.unique(pairs["item"])
-    cold = pd.unique(catalogue_frame.loc[~catalogue_frame["item"].isin(set(warm)), "item"])
-    item_ids = np.concatenate([warm, cold]).astype(object)
-    user_ids = pd.unique(pairs["user"]).astype(object)
-    item_index = pd.Index(item_ids)
-    user_index = pd.Index(user_ids)
-    catalogue = _catalogue(table, frame.index.to_numpy(), frame, item_index, named, texts)
+    # users in the order of their ids (as text); one entry per (user, item) pair
+    user_order = np.empty(len(user_names), dtype=np.int64)
+    user_order[np.argsort(user_names, kind="stable")] = np.arange(len(user_names))
+    pair_key = user_order[user_code[events]] * len(item_names) + item_code[events]
+    by_pair = np.lexsort((events, pair_key))  # each pair's rows together, its latest row in the file last
+    events, pair_key = events[by_pair], pair_key[by_pair]
+    starts = np.flatnonzero(np.r_[True, pair_key[1:] != pair_key[:-1]])
+    pair_weight = np.add.reduceat(weight[events], starts)
+    pair_last = np.maximum.reduceat(seconds[events], starts)
+    pair_row = events[np.r_[starts[1:], len(events)] - 1]
+    # each user's pairs from the oldest to the latest event (file position breaks ties)
+    order = np.lexsort((pair_row, pair_last, user_order[user_code[pair_row]]))
+    pair_row, pair_weight, pair_last = pair_row[order], pair_weight[order], pair_last[order]
+    pair_user, pair_item = user_order[user_code[pair_row]], item_code[pair_row]
+    user_start = np.flatnonzero(np.r_[True, pair_user[1:] != pair_user[:-1]])
+    sizes = np.diff(np.r_[user_start, len(pair_user)])
+    user_index = np.repeat(np.arange(len(user_start)), sizes)
+    rank = sizes[user_index] - 1 - (np.arange(len(pair_user)) - user_start[user_index])  # 0 = the latest
+    # items with interactions first (in the order the pairs meet them), then catalogue-only ones
+    warm = pd.unique(pair_item)
+    has_pairs = np.zeros(len(item_names), dtype=bool)
+    has_pairs[warm] = True
+    named_items = pd.unique(item_code[rows])
+    item_order = np.concatenate([warm, named_items[~has_pairs[named_items]]])
+    item_index = np.full(len(item_names), -1, dtype=np.int64)
+    item_index[item_order] = np.arange(len(item_order))
+    users_in_order = user_code[pair_row[user_start]]
+    catalogue = _catalogue(table, rows, seconds[rows], item_index[item_code[rows]], len(item_order), named, texts)
     return Interactions(
-        user_ids=user_ids,
-        item_ids=item_ids,
-        user=user_index.get_indexer(pairs["user"]).astype(np.int64),
-        item=item_index.get_indexer(pairs["item"]).astype(np.int64),
-        weight=pairs["weight"].to_numpy(dtype=np.float32),
-        rank=pairs["rank"].to_numpy(dtype=np.float32),
-        last=pairs["last"].to_numpy(dtype=np.float64),
+        user_ids=user_names[users_in_order],
+        item_ids=item_names[item_order],
+        user=user_index.astype(np.int64),
+        item=item_index[pair_item],
+        weight=pair_weight.astype(np.float32),
+        rank=rank.astype(np.float32),
+        last=pair_last.astype(np.float64),
         catalogue=catalogue,
         n_events=len(events),
     )
 
 
-def _ids(column: pa.ChunkedArray) -> pd.Series:
-    """Ids as strings (42 and "42" are one id); empty strings are missing."""
+def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """(a code per row, -1 when missing; the ids by code, as str): 42 and "42" are one id, "" is missing."""
     if pa.types.is_floating(column.type):  # an integer id column with gaps may arrive as floats
         values = column.to_numpy(zero_copy_only=False)
         whole = np.isnan(values) | (values == np.round(values))
@@ -169,8 +197,13 @@ def _ids(column: pa.ChunkedArray) -> pd.Series:
         strings = pc.cast(column, pa.string())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise InvalidInput(f"id column holds values that cannot be read as ids ({column.type}): {exc}") from exc
-    series = strings.to_pandas().astype(object)
-    return series.where(series.notna() & (series != ""), None)
+    encoded = strings.combine_chunks().dictionary_encode()
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    names = np.array(encoded.dictionary.to_pylist(), dtype=object)
+    empty = np.flatnonzero(names == "")
+    if len(empty):
+        codes[codes == empty[0]] = -1
+    return codes, names
 
 
 def _seconds(table: pa.Table, name: str) -> np.ndarray:
@@ -209,11 +242,14 @@ def _weights(table: pa.Table, p: RecommenderParams, type_column: str | None, val
 
 
 def _catalogue(
-    table: pa.Table, rows: np.ndarray, frame: pd.DataFrame, items: pd.Index, named: dict, texts: list[str]
+    table: pa.Table, rows: np.ndarray, seconds: np.ndarray, item_of: np.ndarray, n_items: int, named: dict, texts: list
 ) -> Catalogue:
-    """The latest non-empty value of each attribute per item."""
-    order = np.argsort(frame["time"].to_numpy(), kind="stable")
-    item_of = items.get_indexer(frame["item"].to_numpy()[order])
+    """The latest non-empty value of each attribute per item (``seconds`` and ``item_of`` by entry of ``rows``)."""
+    catalogue = Catalogue()
+    if not texts and not any(named[field] for field in ("category_column", "available_column", "price_column")):
+        return catalogue
+    order = np.argsort(seconds, kind="stable")
+    item_of = item_of[order]
     source = rows[order]
 
     def latest(name: str) -> pd.Series:
@@ -222,9 +258,8 @@ def _catalogue(
         values = values[values.notna()]
         if values.dtype == object:
             values = values[values.astype(str).str.strip() != ""]
-        return values.groupby(level=0).last().reindex(range(len(items)))
+        return values.groupby(level=0).last().reindex(range(n_items))
 
-    catalogue = Catalogue()
     if texts:
         parts = [latest(name).map(lambda value: "" if pd.isna(value) else str(value)) for name in texts]
         joined = parts[0]
@@ -260,9 +295,3 @@ def _truthy(value) -> bool:
     if isinstance(value, str):
         return value.strip().lower() not in ("false", "0", "no", "n", "f", "unavailable", "out of stock")
     return bool(value)
-
-
-def _user_min(user: np.ndarray, rank: np.ndarray, n_users: int) -> np.ndarray:
-    lowest = np.full(n_users, np.inf, dtype=np.float64)
-    np.minimum.at(lowest, user, rank)
-    return lowest[user].astype(np.float32)

@@ -20,7 +20,7 @@ from aiflywheel.kinds.recommender.metrics import K, ranking_metrics
 from aiflywheel.kinds.recommender.params import USUAL_NAMES, RecommenderParams
 from aiflywheel.kinds.recommender.predictor import RecommenderPredictor
 from aiflywheel.kinds.recommender.requests import INPUT_SCHEMA, OUTPUT_SCHEMA
-from aiflywheel.kinds.recommender.search import fit, popularity_counts, select
+from aiflywheel.kinds.recommender.search import popularity_counts, select
 
 PRIMARY = Metric(f"ndcg@{K}", True)
 
@@ -59,10 +59,8 @@ class RecommenderKind:
             f"{inter.n_events} interactions: {inter.n_users} users, {n_warm} items with interactions, "
             f"{inter.n_items - n_warm} catalogue-only items"
         )
-        selection = select(inter, p, progress, (0.05, 0.8))
-        best = selection.best
-        progress(0.82, f"fitting {best.describe()} on every interaction")
-        model = fit(inter, best, np.arange(len(inter.user)))
+        selection = select(inter, p, progress, (0.05, 0.85))
+        best, model = selection.best, selection.model
         vectors = _embed(inter, n_warm, progress)
         state = {
             "algorithm": best.algorithm,
@@ -89,12 +87,15 @@ class RecommenderKind:
             "settings": best.settings,
             "recency_half_life": best.half_life,
             "chosen": best.describe(),
+            "refitted": selection.refitted,
             "validation": [
                 {"candidate": c.describe(), f"ndcg@{K}": c.scores.get(f"ndcg@{K}"), "seconds": round(c.seconds, 3)}
                 for c in selection.tried
             ],
             "text_embeddings": vectors is not None,
         }
+        if selection.skipped:
+            summary["skipped"] = selection.skipped
         return TrainResult(metrics, PRIMARY, summary)
 
     def load(self, workdir: Path) -> RecommenderPredictor:

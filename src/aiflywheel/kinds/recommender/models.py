@@ -41,6 +41,11 @@ class Model:
         """Dense rows × items; ``users`` holds each row's trained user index, or -1 for none."""
         raise NotImplementedError
 
+    def column_scores(self, history: sp.csr_matrix, users: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        """(items, their scores) when the model scores only some items, every other one scoring 0; else
+        (None, ``scores``). Ranking the few spares the search a rows × catalogue matrix."""
+        return None, self.scores(history, users)
+
     def related(self, item: int) -> np.ndarray | None:
         """Similarity of every item to ``item``, or None when the model has none for it."""
         return None
@@ -126,28 +131,31 @@ class Ease(Model):
     name = "ease"
 
     def fit(self, matrix: sp.csr_matrix) -> Ease:
-        binary = _binary(matrix)
-        counts = np.asarray(binary.sum(axis=0)).ravel()
-        most = int(self.settings.get("max_items", 4000))
-        keep = np.flatnonzero(counts > 0)
-        if len(keep) > most:
-            keep = np.sort(keep[np.argsort(-counts[keep], kind="stable")[:most]])
-        sub = binary[:, keep]
-        # float32 halves the time of the inversion; with λ ≥ 1 added to a count matrix it is well conditioned
-        gram = (sub.T @ sub).toarray().astype(np.float32)
-        gram[np.diag_indices_from(gram)] += float(self.settings.get("l2", 300.0))
-        inverse = _spd_inverse(gram, len(keep))
-        weights = inverse / -np.diag(inverse)
+        return self.fit_gram(*item_gram(matrix, int(self.settings.get("max_items", 4000))))
+
+    def fit_gram(self, keep: np.ndarray, gram: np.ndarray) -> Ease:
+        """Fit from ``item_gram``'s result, which is left unchanged (the search shares it between λs)."""
+        system = gram.copy()
+        system[np.diag_indices_from(system)] += float(self.settings.get("l2", 300.0))
+        weights = _spd_inverse(system, len(keep))
+        weights /= -np.diag(weights).copy()  # B = -P / diag(P), column by column
         np.fill_diagonal(weights, 0.0)
         self.keep = keep.astype(np.int64)
-        self.weights = weights.astype(np.float32)
+        self.weights = weights
         return self
 
     def scores(self, history: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
+        if len(self.keep) == self.n_items:  # every item is dense: no column selection, no scatter
+            return np.asarray(history @ self.weights, dtype=np.float32)
         out = np.zeros((history.shape[0], self.n_items), dtype=np.float32)
         if len(self.keep):
             out[:, self.keep] = history[:, self.keep] @ self.weights
         return out
+
+    def column_scores(self, history: sp.csr_matrix, users: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        if len(self.keep) == self.n_items:
+            return None, self.scores(history, users)
+        return self.keep, np.asarray(history[:, self.keep] @ self.weights, dtype=np.float32)
 
     def related(self, item: int) -> np.ndarray | None:
         position = np.searchsorted(self.keep, item)
@@ -173,7 +181,7 @@ class Factors(Model):
     def fit(self, matrix: sp.csr_matrix) -> Factors:
         with threadpool_limits(1, "blas"):  # implicit's solvers are threaded; BLAS threads under them thrash
             model = self._implicit_model()
-            model.fit(sp.csr_matrix(matrix, dtype=np.float32), show_progress=False)
+            model.fit(_canonical(matrix), show_progress=False)
         self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
         self.item_factors = np.asarray(model.item_factors, dtype=np.float32)
         self._prepare()
@@ -270,8 +278,29 @@ def import_engines() -> None:
     import implicit.nearest_neighbours  # noqa: F401
 
 
+def item_gram(matrix: sp.csr_matrix, most: int) -> tuple[np.ndarray, np.ndarray]:
+    """(items, XᵀX) over the ``most`` most-interacted items of the binary users × items matrix ``X``.
+
+    The product is sparse × dense: a few times faster here than sparse × sparse, whose result is mostly
+    filled anyway. float32 holds the co-occurrence counts exactly (below 2²⁴) and halves the inversion's time.
+    """
+    binary = _binary(matrix)
+    keep = most_taken(np.asarray(binary.sum(axis=0)).ravel(), most)
+    sub = binary if len(keep) == binary.shape[1] else binary[:, keep]
+    gram = np.asarray(sub.T @ sub.toarray(), dtype=np.float32)
+    return keep, gram
+
+
+def most_taken(counts: np.ndarray, most: int) -> np.ndarray:
+    """The (sorted) indices of the ``most`` items with the highest counts, among those with any."""
+    keep = np.flatnonzero(counts > 0)
+    if len(keep) > most:
+        keep = np.sort(keep[np.argsort(-counts[keep], kind="stable")[:most]])
+    return keep
+
+
 def _spd_inverse(matrix: np.ndarray, n_items: int) -> np.ndarray:
-    """The inverse of a symmetric positive definite matrix through its Cholesky factor.
+    """The inverse of a symmetric positive definite float32 matrix through its Cholesky factor, in place.
 
     LAPACK's potrf + potri take about a sixth of the time of ``np.linalg.inv``'s LU here.
     """
@@ -281,10 +310,21 @@ def _spd_inverse(matrix: np.ndarray, n_items: int) -> np.ndarray:
             upper, info = lapack.spotri(factor, lower=False, overwrite_c=True)
     if info != 0:
         raise KindFailed(f"EASE could not invert its {n_items}-item Gram matrix (LAPACK info {info})")
-    return np.triu(upper) + np.triu(upper, 1).T  # potri fills only the upper triangle
+    # potri fills only the upper triangle of its Fortran-ordered result, which is the lower triangle of the
+    # C-ordered transpose: mirror that one into its upper triangle, and scoring reads rows without a copy
+    inverse = np.ascontiguousarray(upper.T)
+    np.copyto(inverse, inverse.T, where=np.tri(len(inverse), k=-1, dtype=bool).T)
+    return inverse
 
 
 def _binary(matrix: sp.csr_matrix) -> sp.csr_matrix:
-    binary = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+    binary = _canonical(matrix)
     binary.data[:] = 1.0
     return binary
+
+
+def _canonical(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """A float32 copy with each row's items sorted, as implicit's samplers and searches expect."""
+    copy = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+    copy.sort_indices()
+    return copy

@@ -78,6 +78,18 @@ class RecommenderParams(BaseModel):
     algorithm: Literal["auto", "popularity", "item_item", "ease", "als", "bpr"] = Field(
         "auto", description="'auto' picks the best candidate on a time-ordered validation split."
     )
+    search: Literal["staged", "full"] = Field(
+        "staged",
+        description="'staged' scores popularity and EASE at one recency half-life, climbs the half-life of the best, "
+        "and tries BM25 item-item, ALS and BPR only when EASE's items hold less than half of the validation "
+        "interactions; 'full' scores every candidate at every half-life.",
+    )
+    refit: Literal["auto", "always"] = Field(
+        "auto",
+        description="'auto' serves an item-item or EASE winner as fitted for validation when the interactions it "
+        "did not see add under 25% and fewer than 1% of them are on items it never saw; 'always' refits the "
+        "winner on every interaction.",
+    )
     validation_items: int = Field(
         5, ge=1, le=100, description="Each user's latest interactions held out for validation and for the test."
     )
