@@ -36,6 +36,7 @@ from aiflywheel.kinds.speech.ssml import Pause, Prosody, Speech
         ("Jan. said Mar 2024 was hard.", "Jan. said Mar twenty twenty-four was hard."),
         ("See you at 10:15 a.m. on Friday.", "See you at ten fifteen a m on Friday."),
         ("Come at 6 p.m. Then we eat at 7 pm.", "Come at six p m. Then we eat at seven p m."),
+        ("From 930am to 1015 PM.", "From nine thirty a m to ten fifteen p m."),
     ],
 )
 def test_spoken_form(written, spoken):

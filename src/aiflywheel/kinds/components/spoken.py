@@ -91,8 +91,9 @@ _MONEY = re.compile(r"([$€£])\s?(\d[\d,]*)(?:\.(\d{1,2}))?(?:\s?(million|bill
 # "a.m."/"p.m.": its last dot is taken when the sentence goes on ("at 10 a.m. on Friday": a voice would stop
 # there), and left as the full stop when a sentence ends with it.
 _MERIDIEM = r"\s?([ap])\.?m(?:\.(?=\s+(?-i:[a-z\d]))|\b)"
-# "10:15 am", and "10.15 am" as British English writes it (with a.m./p.m. a dot cannot be a decimal point).
-_TIME = re.compile(r"\b([01]?\d|2[0-3])[:.]([0-5]\d)" + _MERIDIEM + r"|\b([01]?\d|2[0-3]):([0-5]\d)\b", re.IGNORECASE)
+# "10:15 am", "10.15 am" as British English writes it and "1015 AM" as a recogniser may (before a.m./p.m.
+# the digits cannot be a decimal or a count).
+_TIME = re.compile(r"\b([01]?\d|2[0-3])[:.]?([0-5]\d)" + _MERIDIEM + r"|\b([01]?\d|2[0-3]):([0-5]\d)\b", re.IGNORECASE)
 # "open 9.00 to 5.30", "at 6.15": a dotted time after a word that introduces one (else it is a decimal).
 _DOTTED_TIME = re.compile(
     r"\b(at|to|from|until|till|by|before|after|between)(\s+)([01]?\d|2[0-3])\.([0-5]\d)\b(?!\.\d)", re.IGNORECASE
