@@ -74,9 +74,19 @@ def test_tiny_en_refuses_another_language():
         AsrParams(model="tiny.en", language="de")
 
 
-def test_whisper_base_identifies_the_language(tmp_path_factory, lj_clips):
+def test_whisper_base_identifies_the_language_on_the_one_encoder_pass_it_decodes(
+    tmp_path_factory, lj_clips, monkeypatch
+):
+    from faster_whisper import WhisperModel
+
+    passes = []
+    encode = WhisperModel.encode
+    monkeypatch.setattr(WhisperModel, "encode", lambda model, features: passes.append(1) or encode(model, features))
     predictor = AsrPredictor(AsrParams(model="base"), tmp_path_factory.getbasetemp())
     clip = min(lj_clips, key=lambda c: c.seconds)
-    answer = predictor.transcribe(decode(clip.path.read_bytes(), 16000, 60), word_timestamps=False)
-    assert answer["language"] == "en" and answer["language_probability"] > 0.5
-    assert "opaque" in answer["text"].lower()
+    for word_timestamps in (False, True):
+        passes.clear()
+        answer = predictor.transcribe(decode(clip.path.read_bytes(), 16000, 60), word_timestamps=word_timestamps)
+        assert answer["language"] == "en" and answer["language_probability"] > 0.5
+        assert "opaque" in answer["text"].lower()
+        assert len(passes) == 1  # faster-whisper alone encodes a short clip twice: to identify, then to decode

@@ -27,6 +27,16 @@ from aiflywheel.kinds.speech.ssml import Pause, Prosody, Speech
         ("She came first.", "She came first."),
         ("Open from 9.00 to 5.30, at 10.15 am.", "Open from nine o'clock to five thirty, at ten fifteen a m."),
         ("It grew 2.50 times.", "It grew two point five zero times."),
+        (
+            "Order 4572 for $1,450.",
+            "Order four thousand five hundred and seventy-two for one thousand four hundred and fifty dollars.",
+        ),
+        ("Her 10,000th visitor, the 3rd.", "Her ten thousandth visitor, the third."),
+        ("Due Aug. 30 or Sept 3, 2025.", "Due August thirtieth or September third, twenty twenty-five."),
+        ("Jan. said Mar 2024 was hard.", "Jan. said Mar twenty twenty-four was hard."),
+        ("See you at 10:15 a.m. on Friday.", "See you at ten fifteen a m on Friday."),
+        ("Come at 6 p.m. Then we eat at 7 pm.", "Come at six p m. Then we eat at seven p m."),
+        ("From 930am to 1015 PM.", "From nine thirty a m to ten fifteen p m."),
     ],
 )
 def test_spoken_form(written, spoken):

@@ -83,15 +83,22 @@ SYMBOLS = {
 CURRENCIES = {"$": ("dollar", "dollars", "cent", "cents"), "€": ("euro", "euros", "cent", "cents"),
               "£": ("pound", "pounds", "penny", "pence")}  # fmt: skip
 MONTHS = tuple(calendar.month_name[1:])
+# "Aug. 30", "Sept 3": an abbreviated month is only taken as one before a day (else "Mar." or "Jan" may be a name).
+_MONTH_ABBREVIATION = re.compile(r"\b(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?(?=\s+(?:[1-9]|[12]\d|3[01])\b)")
+_MONTH_NAMES = {month[:3]: month for month in MONTHS} | {"Sept": "September"}
 
 _MONEY = re.compile(r"([$€£])\s?(\d[\d,]*)(?:\.(\d{1,2}))?(?:\s?(million|billion|thousand))?\b")
-# "10:15 am", and "10.15 am" as British English writes it (with a.m./p.m. a dot cannot be a decimal point).
-_TIME = re.compile(r"\b([01]?\d|2[0-3])[:.]([0-5]\d)\s?([ap])\.?m\.?\b|\b([01]?\d|2[0-3]):([0-5]\d)\b", re.IGNORECASE)
+# "a.m."/"p.m.": its last dot is taken when the sentence goes on ("at 10 a.m. on Friday": a voice would stop
+# there), and left as the full stop when a sentence ends with it.
+_MERIDIEM = r"\s?([ap])\.?m(?:\.(?=\s+(?-i:[a-z\d]))|\b)"
+# "10:15 am", "10.15 am" as British English writes it and "1015 AM" as a recogniser may (before a.m./p.m.
+# the digits cannot be a decimal or a count).
+_TIME = re.compile(r"\b([01]?\d|2[0-3])[:.]?([0-5]\d)" + _MERIDIEM + r"|\b([01]?\d|2[0-3]):([0-5]\d)\b", re.IGNORECASE)
 # "open 9.00 to 5.30", "at 6.15": a dotted time after a word that introduces one (else it is a decimal).
 _DOTTED_TIME = re.compile(
     r"\b(at|to|from|until|till|by|before|after|between)(\s+)([01]?\d|2[0-3])\.([0-5]\d)\b(?!\.\d)", re.IGNORECASE
 )
-_ORDINAL = re.compile(r"\b(\d+)(st|nd|rd|th)\b", re.IGNORECASE)
+_ORDINAL = re.compile(r"(?<![\d,.])(\d[\d,]*)(st|nd|rd|th)\b", re.IGNORECASE)  # "21st", "10,000th"
 _YEAR_AFTER_MONTH = re.compile(r"\b(" + "|".join(MONTHS) + r")(\s+\w+,?\s+)(1[1-9]\d\d|20\d\d)\b")
 _DAY_AFTER_MONTH = re.compile(r"\b(" + "|".join(MONTHS) + r")\s+([1-9]|[12]\d|3[01])\b(?![:.]\d)")
 _PHONE = re.compile(r"(?<![\w-])(?:\(\d{3}\)\s?|\d{3}-)\d{3}-\d{4}\b|(?<![\w-])\d{3}-\d{4}\b")
@@ -102,7 +109,7 @@ _DECIMAL = re.compile(r"(?<![\d.])(\d+)\.(\d+)\b")
 _NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*\b")
 # "Baker St." is a street, "St. Paul" a saint: after a capitalised word and not before another.
 _STREET = re.compile(r"(\b[A-Z][a-z]+\s+)St\.(?!\s+[A-Z])")
-_HOUR = re.compile(r"\b(1[0-2]|[1-9])\s?([ap])\.?m\b", re.IGNORECASE)
+_HOUR = re.compile(r"\b(1[0-2]|[1-9])" + _MERIDIEM, re.IGNORECASE)
 _TITLE = re.compile(r"\b(" + "|".join(TITLES) + r")\.(?=\s+(?:[A-Z]|\d))", re.IGNORECASE)
 _ABBREVIATION = re.compile(r"\b(" + "|".join(re.escape(a) for a in ABBREVIATIONS) + r")\.(?!\w)", re.IGNORECASE)
 _UNIT = re.compile(r"(?<=\d)\s?(" + "|".join(re.escape(a) for a in ABBREVIATIONS if a.isalpha()) + r")\b")
@@ -116,9 +123,10 @@ def spoken_form(text: str) -> str:
     text = _TIME.sub(_time, text)
     text = _DOTTED_TIME.sub(lambda m: m.group(1) + m.group(2) + _clock(m.group(3), m.group(4), None), text)
     text = _PHONE.sub(lambda m: ", ".join(" ".join(_digit(d) for d in g) for g in re.findall(r"\d+", m.group(0))), text)
-    text = _HOUR.sub(lambda m: f"{num2words(int(m.group(1)))} {m.group(2).lower()} m", text)
-    text = _ORDINAL.sub(lambda m: num2words(int(m.group(1)), to="ordinal"), text)
-    text = _DAY_AFTER_MONTH.sub(lambda m: f"{m.group(1)} {num2words(int(m.group(2)), to='ordinal')}", text)
+    text = _HOUR.sub(lambda m: f"{_said(int(m.group(1)))} {m.group(2).lower()} m", text)
+    text = _MONTH_ABBREVIATION.sub(lambda m: _MONTH_NAMES[m.group(1)], text)
+    text = _ORDINAL.sub(lambda m: _said(int(m.group(1).replace(",", "")), to="ordinal"), text)
+    text = _DAY_AFTER_MONTH.sub(lambda m: f"{m.group(1)} {_said(int(m.group(2)), to='ordinal')}", text)
     text = _YEAR_AFTER_MONTH.sub(lambda m: m.group(1) + m.group(2) + _year(int(m.group(3))), text)
     text = _DECADE.sub(lambda m: _decade(int(m.group(1))), text)
     text = _YEARISH.sub(lambda m: m.group(1) + m.group(2) + _year(int(m.group(3))), text)
@@ -134,17 +142,23 @@ def spoken_form(text: str) -> str:
     return re.sub(r"[ \t]+", " ", re.sub(r" +([,.;:!?])", r"\1", text)).strip()
 
 
+def _said(number: int, to: str = "cardinal") -> str:
+    # num2words writes "four thousand, five hundred": a voice pauses at that comma, mid-number, and a
+    # listener (or a recogniser) hears two numbers.
+    return num2words(number, to=to).replace(",", "")
+
+
 def _cardinal(number: str) -> str:
     digits = number.replace(",", "")
     if digits.lstrip("-").isdigit() and len(digits.lstrip("-")) > 15:  # an id, not a quantity
         return " ".join(_digit(d) for d in digits if d.isdigit())
     if len(digits) == 4 and 1100 <= int(digits) <= 2099 and "," not in number and not digits.endswith("00"):
         return _year(int(digits))  # an unmarked four-digit number in running text is nearly always a year
-    return num2words(int(digits))
+    return _said(int(digits))
 
 
 def _year(year: int) -> str:
-    return num2words(year, to="year")
+    return _said(year, to="year")
 
 
 def _decade(year: int) -> str:
@@ -153,7 +167,7 @@ def _decade(year: int) -> str:
 
 
 def _digit(digit: str) -> str:
-    return num2words(int(digit))
+    return _said(int(digit))
 
 
 def _money(match: re.Match[str]) -> str:
@@ -161,12 +175,12 @@ def _money(match: re.Match[str]) -> str:
     one, many, one_cent, many_cents = CURRENCIES[symbol]
     amount = int(whole.replace(",", ""))
     if scale:
-        return f"{num2words(amount)} {scale} {many}"
+        return f"{_said(amount)} {scale} {many}"
     value = int(cents.ljust(2, "0")) if cents else 0
-    said_cents = f"{num2words(value)} {one_cent if value == 1 else many_cents}"
+    said_cents = f"{_said(value)} {one_cent if value == 1 else many_cents}"
     if amount == 0 and value:
         return said_cents
-    spoken = f"{num2words(amount)} {one if amount == 1 else many}"
+    spoken = f"{_said(amount)} {one if amount == 1 else many}"
     return f"{spoken} {said_cents}" if value else spoken
 
 
@@ -177,9 +191,9 @@ def _time(match: re.Match[str]) -> str:
 
 
 def _clock(hour: str, minute: str, meridiem: str | None) -> str:
-    words = num2words(int(hour))
+    words = _said(int(hour))
     if int(minute):
-        words += " " + (f"oh {num2words(int(minute))}" if int(minute) < 10 else num2words(int(minute)))
+        words += " " + (f"oh {_said(int(minute))}" if int(minute) < 10 else _said(int(minute)))
     elif meridiem is None:
         words += " o'clock"
     if meridiem:
