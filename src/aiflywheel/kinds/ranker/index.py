@@ -16,6 +16,22 @@ from aiflywheel.kinds.ranker.lexical import LexicalIndex, analyze
 
 _TYPO_MIN_LENGTH = 4  # shorter words are too often another real word one letter away
 _TYPO_CUTOFF = 0.8
+# Scores standardized within each query's candidates as well (mean 0, standard deviation 1):
+# a tree's threshold on a raw BM25 score means something else for a two-word query than for
+# a twenty-word one; LETOR's "QueryLevelNorm" features address the same problem.
+_NORMALIZED = (
+    "bm25_all",
+    "dense",
+    "rrf",
+    "doc_terms",
+    "coverage",
+    "idf_coverage",
+    "first_field_coverage",
+    "bigrams",
+    "feedback_dense",
+    "feedback_dense_5",
+    "feedback_bm25",
+)
 
 
 @dataclass
@@ -107,7 +123,18 @@ class SearchIndex:
 
     # -- features ----------------------------------------------------------------------------------------
 
-    def feature_names(self) -> list[str]:
+    def feature_names(self, normalized: bool = True) -> list[str]:
+        """The re-ranker's features: the candidates' scores, then (``z_``) some standardized within the query."""
+        scores = self._score_names()
+        if not normalized:
+            return scores
+        return [*scores, *(f"z_{name}" for name in scores if name in self._normalized)]
+
+    @property
+    def _normalized(self) -> frozenset[str]:
+        return frozenset((*(f"bm25_{name}" for name in self.fields), *_NORMALIZED))
+
+    def _score_names(self) -> list[str]:
         lexical = [f"bm25_{name}" for name in self.fields]
         return [
             *lexical,
@@ -197,6 +224,8 @@ class SearchIndex:
         features = np.column_stack(columns).astype(np.float64) if len(rows) else np.zeros((0, len(columns)))
         if self.numeric:
             features = np.hstack([features, self._numeric_values[rows]])
+        normalized = [at for at, name in enumerate(self._score_names()) if name in self._normalized]
+        features = np.hstack([features, _standardized(features[:, normalized])])
         best = float(dense[usable].max()) if usable.any() else -1.0
         return Candidates(rows, rrf, features, self.lexical.vocabulary_hits(query.terms), best)
 
@@ -272,6 +301,14 @@ class SearchIndex:
             "attributes": list(self.attributes.columns),
             "vocabulary": len(self._vocabulary),
         }
+
+
+def _standardized(columns: np.ndarray) -> np.ndarray:
+    """Each column minus its mean, over its standard deviation (a constant column becomes zeros)."""
+    if len(columns) == 0:
+        return columns
+    spread = columns.std(axis=0)
+    return (columns - columns.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:
