@@ -16,22 +16,12 @@ from aiflywheel.kinds.ranker.lexical import LexicalIndex, analyze
 
 _TYPO_MIN_LENGTH = 4  # shorter words are too often another real word one letter away
 _TYPO_CUTOFF = 0.8
-# Scores standardized within each query's candidates as well (mean 0, standard deviation 1):
-# a tree's threshold on a raw BM25 score means something else for a two-word query than for
-# a twenty-word one; LETOR's "QueryLevelNorm" features address the same problem.
-_NORMALIZED = (
-    "bm25_all",
-    "dense",
-    "rrf",
-    "doc_terms",
-    "coverage",
-    "idf_coverage",
-    "first_field_coverage",
-    "bigrams",
-    "feedback_dense",
-    "feedback_dense_5",
-    "feedback_bm25",
-)
+# The scores are also standardized within each query's candidates (mean 0, standard deviation
+# 1): a tree's threshold on a raw BM25 score means something else for a two-word query than for
+# a twenty-word one (LETOR's query-level normalization). Not these: ranks already mean the same
+# in every query, the query's length is one value per query, and two scores are already
+# relative to the query's best candidate; attributes belong to the document alone.
+_NOT_NORMALIZED = frozenset({"lexical_rank", "dense_rank", "query_terms", "bm25_share", "dense_gap"})
 
 
 @dataclass
@@ -76,6 +66,11 @@ class SearchIndex:
             name
             for name in self.attributes.columns
             if pd.api.types.is_numeric_dtype(self.attributes[name]) or pd.api.types.is_bool_dtype(self.attributes[name])
+        ]
+        self._normalized_columns = [
+            at
+            for at, name in enumerate(self._score_names())
+            if name not in _NOT_NORMALIZED and not name.startswith("attr_")
         ]
         self._numeric_values = (
             self.attributes[self.numeric].astype(np.float64).to_numpy() if self.numeric else np.zeros((len(doc_ids), 0))
@@ -128,11 +123,7 @@ class SearchIndex:
         scores = self._score_names()
         if not normalized:
             return scores
-        return [*scores, *(f"z_{name}" for name in scores if name in self._normalized)]
-
-    @property
-    def _normalized(self) -> frozenset[str]:
-        return frozenset((*(f"bm25_{name}" for name in self.fields), *_NORMALIZED))
+        return [*scores, *(f"z_{scores[at]}" for at in self._normalized_columns)]
 
     def _score_names(self) -> list[str]:
         lexical = [f"bm25_{name}" for name in self.fields]
@@ -224,8 +215,7 @@ class SearchIndex:
         features = np.column_stack(columns).astype(np.float64) if len(rows) else np.zeros((0, len(columns)))
         if self.numeric:
             features = np.hstack([features, self._numeric_values[rows]])
-        normalized = [at for at, name in enumerate(self._score_names()) if name in self._normalized]
-        features = np.hstack([features, _standardized(features[:, normalized])])
+        features = np.hstack([features, _standardized(features[:, self._normalized_columns])])
         best = float(dense[usable].max()) if usable.any() else -1.0
         return Candidates(rows, rrf, features, self.lexical.vocabulary_hits(query.terms), best)
 
