@@ -103,6 +103,12 @@ def test_params_have_working_defaults_and_reject_unknown_fields():
         parse_params(RankerKind(), {"candidates": 1})
     with pytest.raises(InvalidInput, match="colour"):
         parse_params(RankerKind(), {"colour": "red"})
+    with pytest.raises(InvalidInput, match="feature_sets"):
+        parse_params(RankerKind(), {"feature_sets": ["scores", "colour"]})
+    with pytest.raises(InvalidInput, match="other_trees"):
+        parse_params(RankerKind(), {"other_trees": [{"num_leaves": 1}]})
+    sizes = parse_params(RankerKind(), {"num_trees": 50, "other_trees": [{"num_trees": 50}, {"num_leaves": 3}]}).trees()
+    assert [(size.num_trees, size.num_leaves) for size in sizes] == [(50, 7), (100, 3)]  # the first listed once
 
 
 @pytest.mark.parametrize(
@@ -168,6 +174,51 @@ def test_a_reranker_is_trained_and_kept_only_when_it_wins(shop):
         assert metrics["ndcg@10"] > metrics["baseline_fusion_ndcg@10"] and predictor.booster is not None
     else:
         assert metrics["ndcg@10"] >= metrics["baseline_rerank_ndcg@10"] and predictor.booster is None
+
+
+def test_the_out_of_fold_check_chooses_among_feature_sets_and_sizes(tmp_path):
+    example = RankerKind.example()
+    sizes = {"other_trees": [{"num_trees": 20, "num_leaves": 3, "min_data_in_leaf": 2}]}
+    result = train(tmp_path, example.train, **example.params, **sizes)[3]
+    tried = result.summary["variants"]
+    assert len(tried) == 4  # scores / query-normalized x two sizes
+    assert {name.split(",")[0] for name in tried} == {"scores", "query_normalized"}
+    if result.summary["reranker"]:
+        assert tried[result.summary["variant"]] == max(tried.values())
+        assert result.metrics["ndcg@10"] == pytest.approx(max(tried.values()), abs=1e-4)
+
+
+def test_query_normalized_features_are_standardized_within_each_query(shop):
+    index = shop[4].index
+    names = index.feature_names()
+    pool = index.candidates(index.analyze_queries(["electric guitar for a beginner"])[0], 100, 60.0, None)
+    assert pool.features.shape == (len(pool.rows), len(names)) and len(pool.rows) > 5
+    plain = index.feature_names(normalized=False)
+    assert names[: len(plain)] == plain  # a model trained on the scores alone reads the same columns
+    normalized = [name for name in names if name.startswith("z_")]
+    assert {"z_bm25_title", "z_bm25_all", "z_dense", "z_feedback_bm25"} <= set(normalized)
+    for name in normalized:
+        raw, standardized = pool.features[:, names.index(name[2:])], pool.features[:, names.index(name)]
+        if raw.std() > 0:
+            assert np.allclose(standardized, (raw - raw.mean()) / raw.std())
+        else:  # the same for every candidate: zeros, not a division by zero
+            assert (standardized == 0).all()
+    assert "z_lexical_rank" not in names  # ranks already mean the same in every query
+
+
+def test_a_model_of_the_scores_alone_scores_full_feature_rows(shop):
+    from aiflywheel.kinds.ranker import learn
+    from aiflywheel.kinds.ranker.data import read
+    from aiflywheel.kinds.ranker.params import TreeSettings
+
+    _, data, params, _, predictor = shop
+    judged = read(data, params)[1]
+    pools = learn.gather(predictor.index, judged, params)
+    small = TreeSettings(num_trees=10, num_leaves=3, min_data_in_leaf=2)
+    model = learn.fit(predictor.index, pools, judged, params, learn.Variant("scores", small))
+    assert model.feature_names == predictor.index.feature_names(normalized=False)
+    scores = [model.predict(pool.features) for pool in pools.values()]
+    assert all(np.isfinite(part).all() for part in scores) and np.ptp(np.concatenate(scores)) > 0
 
 
 def test_evaluate_needs_judgments(cranfield, tmp_path):

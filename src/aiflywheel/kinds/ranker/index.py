@@ -16,6 +16,12 @@ from aiflywheel.kinds.ranker.lexical import LexicalIndex, analyze
 
 _TYPO_MIN_LENGTH = 4  # shorter words are too often another real word one letter away
 _TYPO_CUTOFF = 0.8
+# The scores are also standardized within each query's candidates (mean 0, standard deviation
+# 1): a tree's threshold on a raw BM25 score means something else for a two-word query than for
+# a twenty-word one (LETOR's query-level normalization). Not these: ranks already mean the same
+# in every query, the query's length is one value per query, and two scores are already
+# relative to the query's best candidate; attributes belong to the document alone.
+_NOT_NORMALIZED = frozenset({"lexical_rank", "dense_rank", "query_terms", "bm25_share", "dense_gap"})
 
 
 @dataclass
@@ -60,6 +66,11 @@ class SearchIndex:
             name
             for name in self.attributes.columns
             if pd.api.types.is_numeric_dtype(self.attributes[name]) or pd.api.types.is_bool_dtype(self.attributes[name])
+        ]
+        self._normalized_columns = [
+            at
+            for at, name in enumerate(self._score_names())
+            if name not in _NOT_NORMALIZED and not name.startswith("attr_")
         ]
         self._numeric_values = (
             self.attributes[self.numeric].astype(np.float64).to_numpy() if self.numeric else np.zeros((len(doc_ids), 0))
@@ -107,7 +118,14 @@ class SearchIndex:
 
     # -- features ----------------------------------------------------------------------------------------
 
-    def feature_names(self) -> list[str]:
+    def feature_names(self, normalized: bool = True) -> list[str]:
+        """The re-ranker's features: the candidates' scores, then (``z_``) some standardized within the query."""
+        scores = self._score_names()
+        if not normalized:
+            return scores
+        return [*scores, *(f"z_{scores[at]}" for at in self._normalized_columns)]
+
+    def _score_names(self) -> list[str]:
         lexical = [f"bm25_{name}" for name in self.fields]
         return [
             *lexical,
@@ -197,6 +215,7 @@ class SearchIndex:
         features = np.column_stack(columns).astype(np.float64) if len(rows) else np.zeros((0, len(columns)))
         if self.numeric:
             features = np.hstack([features, self._numeric_values[rows]])
+        features = np.hstack([features, _standardized(features[:, self._normalized_columns])])
         best = float(dense[usable].max()) if usable.any() else -1.0
         return Candidates(rows, rrf, features, self.lexical.vocabulary_hits(query.terms), best)
 
@@ -272,6 +291,14 @@ class SearchIndex:
             "attributes": list(self.attributes.columns),
             "vocabulary": len(self._vocabulary),
         }
+
+
+def _standardized(columns: np.ndarray) -> np.ndarray:
+    """Each column minus its mean, over its standard deviation (a constant column becomes zeros)."""
+    if len(columns) == 0:
+        return columns
+    spread = columns.std(axis=0)
+    return (columns - columns.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:

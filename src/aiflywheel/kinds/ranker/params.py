@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 USUAL_TEXT = ("title", "body", "text")
+
+
+FeatureSet = Literal["scores", "query_normalized"]
+
+
+class TreeSettings(BaseModel):
+    """A size of LambdaRank model: boosting rounds, leaves per tree, rows per leaf at least."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    num_trees: int = Field(100, ge=10, le=5000, description="LambdaRank boosting rounds.")
+    num_leaves: int = Field(7, ge=2, le=255, description="Leaves per tree.")
+    min_data_in_leaf: int = Field(50, ge=1, description="Rows per leaf, at least.")
+
+    def describe(self) -> str:
+        return f"{self.num_trees} trees of {self.num_leaves} leaves (>= {self.min_data_in_leaf} rows)"
 
 
 class RankerParams(BaseModel):
@@ -72,6 +89,18 @@ class RankerParams(BaseModel):
     learning_rate: float = Field(0.05, gt=0, le=1, description="LambdaRank learning rate.")
     num_leaves: int = Field(7, ge=2, le=255, description="Leaves per tree.")
     min_data_in_leaf: int = Field(50, ge=1, description="Rows per leaf, at least.")
+    other_trees: list[TreeSettings] = Field(
+        default_factory=list,
+        description="Other sizes of LambdaRank model the out-of-fold check tries besides num_trees, num_leaves "
+        'and min_data_in_leaf, e.g. [{"num_trees": 200, "num_leaves": 15, "min_data_in_leaf": 20}]; each one '
+        "adds validation_folds x boosters fits to training.",
+    )
+    feature_sets: list[FeatureSet] = Field(
+        default_factory=lambda: ["scores", "query_normalized"],
+        min_length=1,
+        description='Features the out-of-fold check tries: "scores" (lexical, dense, fusion, overlap, feedback, '
+        'attributes) and "query_normalized" (those, plus the scores standardized within each query\'s candidates).',
+    )
     min_similarity: float = Field(
         0.25,
         ge=-1,
@@ -84,6 +113,13 @@ class RankerParams(BaseModel):
         description="Relevance given to a document by a feedback event type (a bare label counts as a click).",
     )
     seed: int = Field(0, description="Seed of the query split and of LightGBM.")
+
+    def trees(self) -> list[TreeSettings]:
+        """Every size of model tried: the one of num_trees, num_leaves and min_data_in_leaf first."""
+        first = TreeSettings(
+            num_trees=self.num_trees, num_leaves=self.num_leaves, min_data_in_leaf=self.min_data_in_leaf
+        )
+        return [first, *(other for other in self.other_trees if other != first)]
 
     def fields(self, present: Iterable[str]) -> list[str]:
         """The text fields: the explicit ones, else those of title, body and text the dataset has."""
