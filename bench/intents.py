@@ -18,8 +18,9 @@ lowest that reaches 80% OOS recall): an advantage ours does not have.
 
 CLINC150 (``../shared/data/clinc150``): train on train, score on validation (3,000
 in-scope, 100 out-of-scope). In-scope accuracy counts a rejected in-scope utterance as
-wrong. Banking77 (``../shared/data/banking77/train.csv``): a stratified 80/20 split of
-the training file (seed 0). Latency: text turns of the demo food bot (embedding, NLU,
+wrong. Banking77 (``../shared/data/banking77/train.csv``): five stratified 80/20 splits of
+the training file (seeds 0-4), every system on the same splits, the median reported (one
+split's accuracy moves by about a point with the seed alone). Latency: text turns of the demo food bot (embedding, NLU,
 slot parsers, dialog) one utterance at a time, and one CLINC150 utterance through the
 150-intent classifier.
 """
@@ -46,6 +47,7 @@ from aiflywheel.kinds.components.embeddings import text_embedder
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 TARGET_RECALL = 0.80
+BANKING_SEEDS = (0, 1, 2, 3, 4)
 
 
 def embed(texts: list[str], cache: Path | None, key: str) -> np.ndarray:
@@ -179,13 +181,16 @@ def main(argv: list[str]) -> int:
         texts = [text for text, _ in clinc[part]]
         columns[part] = (texts, embed(texts, args.cache, f"clinc_{part}"), np.array([i for _, i in clinc[part]]))
     banking = pd.read_csv(DATA / "banking77" / "train.csv")
-    b_train, b_test = train_test_split(banking, test_size=0.2, stratify=banking["category"], random_state=0)
     b_vectors = embed(banking["text"].tolist(), args.cache, "banking")
-    b_index = {index: row for row, index in enumerate(banking.index)}
-    bank = {
-        name: (part["text"].tolist(), b_vectors[[b_index[i] for i in part.index]], part["category"].to_numpy())
-        for name, part in (("train", b_train), ("test", b_test))
-    }
+
+    def bank_split(seed: int) -> dict:
+        b_train, b_test = train_test_split(banking, test_size=0.2, stratify=banking["category"], random_state=seed)
+        return {
+            name: (part["text"].tolist(), b_vectors[part.index.to_numpy()], part["category"].to_numpy())
+            for name, part in (("train", b_train), ("test", b_test))
+        }
+
+    bank_splits = [bank_split(seed) for seed in BANKING_SEEDS]
     print(f"embeddings ready in {time.perf_counter() - began:.0f} s", file=sys.stderr)
 
     def x(part):
@@ -194,7 +199,7 @@ def main(argv: list[str]) -> int:
     results = {}
     ours_clinc, clinc_classifier = ours(x(columns["train"]), columns["train"][2], x(columns["val"]),
                                         columns["val"][2], x(columns["oos_val"]), x(columns["oos_train"]))  # fmt: skip
-    ours_bank, _ = ours(x(bank["train"]), bank["train"][2], x(bank["test"]), bank["test"][2])
+    ours_bank = [ours(x(bank["train"]), bank["train"][2], x(bank["test"]), bank["test"][2])[0] for bank in bank_splits]
     results["ours (embeddings + TF-IDF words and chars, SVM + neighbour vote, calibrated on train)"] = (
         ours_clinc,
         ours_bank,
@@ -208,16 +213,18 @@ def main(argv: list[str]) -> int:
                                 x(columns["oos_val"]))  # fmt: skip
         results[peer.name] = (
             clinc_result,
-            peer.run(x(bank["train"]), bank["train"][2], x(bank["test"]), bank["test"][2]),
+            [peer.run(x(bank["train"]), bank["train"][2], x(bank["test"]), bank["test"][2]) for bank in bank_splits],
         )
     timings = latency(clinc_classifier, columns["val"][0])
 
     print("\n| system | CLINC150 in-scope acc (one threshold) | OOS recall | CLINC150 acc, no rejection |"
-          " Banking77 acc | fit s (CLINC) |")  # fmt: skip
+          " Banking77 acc, median of 5 splits (range) | fit s (CLINC) |")  # fmt: skip
     print("|---|---|---|---|---|---|")
     for name, (c, b) in results.items():
+        bank_accuracies = [split["accuracy_no_rejection"] for split in b]
         print(f"| {name} | {c['accuracy']:.1%} | {c['oos_recall']:.1%} | {c['accuracy_no_rejection']:.1%} |"
-              f" {b['accuracy_no_rejection']:.1%} | {c['fit_s']:.0f} |")  # fmt: skip
+              f" {statistics.median(bank_accuracies):.1%} ({min(bank_accuracies):.1%} .. {max(bank_accuracies):.1%})"
+              f" | {c['fit_s']:.0f} |")  # fmt: skip
     print("\n| latency (ms) | median | p90 | p99 |")
     print("|---|---|---|---|")
     rows = (
@@ -234,7 +241,7 @@ def main(argv: list[str]) -> int:
     targets = (
         ours_clinc["accuracy"] >= 0.94
         and ours_clinc["oos_recall"] >= 0.80
-        and ours_bank["accuracy_no_rejection"] >= 0.935
+        and statistics.median(split["accuracy_no_rejection"] for split in ours_bank) >= 0.935
     )
     print(f"\ntargets (CLINC ≥ 94% with OOS recall ≥ 80%, Banking77 ≥ 93.5%): {'met' if targets else 'MISSED'};"
           f" p99 turn {pct(timings['turn'], 99):.1f} ms (target < 30)")  # fmt: skip
