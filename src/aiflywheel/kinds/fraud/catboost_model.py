@@ -7,7 +7,8 @@ categorical variables, it ranks better than LightGBM's native category splits, a
 the two blended rank better than either (``docs/benchmarks.md``).
 
 The kind's feature matrix goes in as is: categorical features (level codes) as
-CatBoost categories, every other feature as a number.
+CatBoost categories, every other feature as a number. CatBoost chooses its own
+learning rate for the round budget; trees are 6 levels deep (its default).
 """
 
 from __future__ import annotations
@@ -66,10 +67,13 @@ def fit(
     seed: int,
     max_rounds: int,
     early_stopping_rounds: int,
+    positive_weight: float | None,
 ) -> tuple[CatBoost, CatBoost, int]:
     """(model refit on train+valid, the early-stopped model, rounds): early stopping on ``valid`` like LightGBM's."""
     inputs = CatBoostInput(x.shape[1], categorical)
     settings = config(seed, max_rounds, early_stopping_rounds)
+    if positive_weight is not None:
+        settings["scale_pos_weight"] = positive_weight
     try:
         stopped = CatBoostClassifier(**settings, use_best_model=True)
         stopped.fit(inputs.pool(x[train], y[train]), eval_set=inputs.pool(x[valid], y[valid]))

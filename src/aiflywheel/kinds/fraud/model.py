@@ -93,7 +93,15 @@ def fit(
     second = None
     if params.learners == "lightgbm+catboost":
         second, stopped, all_rounds["catboost"] = catboost_model.fit(
-            x, y, train, valid, categorical, params.seed, params.max_rounds, params.early_stopping_rounds
+            x,
+            y,
+            train,
+            valid,
+            categorical,
+            params.seed,
+            params.max_rounds,
+            params.early_stopping_rounds,
+            config.get("scale_pos_weight"),
         )
         inputs = catboost_model.CatBoostInput(x.shape[1], categorical)
         raw_valid = blend([raw_valid, catboost_model.raw_scores(stopped, inputs, x[valid])])
