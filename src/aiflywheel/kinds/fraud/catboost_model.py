@@ -7,7 +7,10 @@ categorical variables, it ranks better than LightGBM's native category splits, a
 the two blended rank better than either (``docs/benchmarks.md``).
 
 The kind's feature matrix goes in as is: categorical features (level codes) as
-CatBoost categories, every other feature as a number. CatBoost chooses its own
+CatBoost categories, and so are numeric variables with few distinct values (a
+deductible, a driver rating, a year: their levels' fraud rates matter more than
+their order; on the vehicle-claims set this was worth +10 points of PR-AUC for
+CatBoost); every other feature is a number. CatBoost chooses its own
 learning rate for the round budget; trees are 6 levels deep (its default).
 """
 
@@ -23,6 +26,15 @@ from aiflywheel.errors import KindFailed
 
 REFIT_ROUNDS_FACTOR = 1.15  # as LightGBM's: more events in the refit support a few more rounds
 MISSING = "missing"
+MAX_NUMBER_LEVELS = 100  # a numeric variable with at most this many distinct values is also a category ...
+ROWS_PER_LEVEL = 20  # ... and with at least this many training events per value
+
+
+def categories(x: np.ndarray, categorical: list[int], numeric: list[int]) -> list[int]:
+    """The features CatBoost takes as categories: the categorical ones and the few-valued numeric variables."""
+    limit = min(MAX_NUMBER_LEVELS, len(x) // ROWS_PER_LEVEL)
+    few_valued = [index for index in numeric if np.unique(x[~np.isnan(x[:, index]), index]).size <= limit]
+    return sorted([*categorical, *few_valued])
 
 
 class CatBoostInput:
@@ -35,7 +47,7 @@ class CatBoostInput:
 
     def pool(self, x: np.ndarray, y: np.ndarray | None = None) -> Pool:
         levels = x[:, self.categorical]
-        names = np.where(np.isnan(levels), -1, levels).astype(np.int64).astype(str).astype(object)
+        names = levels.astype(str).astype(object)
         names[np.isnan(levels)] = MISSING
         data = FeaturesData(
             num_feature_data=np.ascontiguousarray(x[:, self.numeric], dtype=np.float32) if self.numeric else None,

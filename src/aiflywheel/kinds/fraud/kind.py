@@ -14,6 +14,7 @@ from aiflywheel.errors import InvalidInput
 from aiflywheel.kernel.kinds import Column, FeedbackRecord, KindExample, Metric, Progress, TrainingData, TrainResult
 from aiflywheel.kinds.components.splits import Split, split_rows
 from aiflywheel.kinds.components.tables import coerce_params, listing, read_frame
+from aiflywheel.kinds.fraud.catboost_model import categories
 from aiflywheel.kinds.fraud.events import EVENT_TYPE_KEY, EventSchema
 from aiflywheel.kinds.fraud.example import make_example
 from aiflywheel.kinds.fraud.features import EventEncoder
@@ -121,9 +122,10 @@ class FraudKind:
         features = detector.features(events, history)  # every event, in time order: training state ends current
         names = encoder.feature_names + ([] if history is None else history.feature_names)
         categorical = encoder.categorical_indices
+        detector.catboost_categories = categories(features[split.train], categorical, encoder.numeric_indices)
         progress(0.1, f"boosting on {len(split.train)} events, {len(names)} features")
         booster, second, calibrator, valid_scores, rounds = fit(
-            features, y, split.train, split.valid, names, categorical, p
+            features, y, split.train, split.valid, names, categorical, p, detector.catboost_categories
         )
         y_valid = y[split.valid]
         thresholds = {

@@ -62,9 +62,12 @@ def fit(
     names: list[str],
     categorical: list[int],
     params: FraudParams,
+    catboost_categories: list[int] | None = None,
 ) -> tuple[lgb.Booster, Any, Calibrator, np.ndarray, dict[str, int]]:
     """(booster and CatBoost model (None for LightGBM alone) refit on train+valid, calibrator,
-    calibrated validation scores, rounds per learner)."""
+    calibrated validation scores, rounds per learner). CatBoost takes ``catboost_categories``
+    (default: ``categorical``) as categories."""
+    catboost_categories = categorical if catboost_categories is None else catboost_categories
     config = booster_config(params, y[train])
     try:
         train_set = lgb.Dataset(
@@ -97,13 +100,13 @@ def fit(
             y,
             train,
             valid,
-            categorical,
+            catboost_categories,
             params.seed,
             params.max_rounds,
             params.early_stopping_rounds,
             config.get("scale_pos_weight"),
         )
-        inputs = catboost_model.CatBoostInput(x.shape[1], categorical)
+        inputs = catboost_model.CatBoostInput(x.shape[1], catboost_categories)
         raw_valid = blend([raw_valid, catboost_model.raw_scores(stopped, inputs, x[valid])])
     calibrator = Calibrator.fit(raw_valid, y[valid])
     return refit, second, calibrator, calibrator(raw_valid), all_rounds

@@ -56,11 +56,15 @@ class Detector:
         default_outcome: str,
         amount: str | None,
         explanations: int,
+        catboost_categories: Sequence[int] | None = None,
     ):
         self.schema, self.encoder, self.calibrator = schema, encoder, calibrator
         self.thresholds = dict(thresholds)
         self.rules = RuleSet(rules, schema.variables, default_outcome)
         self.amount, self.explanations = amount, explanations
+        # Features CatBoost takes as categories (the categorical ones and few-valued numeric variables).
+        chosen = encoder.categorical_indices if catboost_categories is None else catboost_categories
+        self.catboost_categories = list(chosen)
 
     @property
     def tracked(self) -> list[str]:
@@ -99,6 +103,7 @@ class Detector:
             "default_outcome": self.rules.default_outcome,
             "amount": self.amount,
             "explanations": self.explanations,
+            "catboost_categories": self.catboost_categories,
         }
 
     @classmethod
@@ -112,6 +117,7 @@ class Detector:
             raw["default_outcome"],
             raw.get("amount"),
             raw["explanations"],
+            raw.get("catboost_categories"),
         )
 
 
@@ -144,7 +150,7 @@ class FraudPredictor:
         self._group_of = np.array([self._groups.index(name) for name in variables])
         self._contributions = PathContributions(booster, self._group_of, len(self._groups))
         if catboost is not None:
-            self._catboost_input = CatBoostInput(len(variables), detector.encoder.categorical_indices)
+            self._catboost_input = CatBoostInput(len(variables), detector.catboost_categories)
             document = _json_document(catboost)
             group_of_flat = self._group_of[self._catboost_input.flat_to_feature]
             self._catboost_contributions = ObliviousPathContributions(
