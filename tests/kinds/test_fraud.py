@@ -15,6 +15,7 @@ from aiflywheel.errors import InvalidInput
 from aiflywheel.kernel.ingest import ingest
 from aiflywheel.kernel.kinds import TrainingData, parse_params
 from aiflywheel.kinds.fraud import FraudKind
+from aiflywheel.kinds.fraud.catboost_model import categories
 from aiflywheel.kinds.fraud.example import PARAMS, make_events
 from aiflywheel.kinds.fraud.features import numbers_in_levels
 from aiflywheel.kinds.fraud.history import History, observation
@@ -271,3 +272,11 @@ def test_feedback_labels_become_training_rows(detector):
     assert [row["is_fraud"] for row in rows] == [0, 1]
     assert "event_type" not in rows[1]
     assert not math.isnan(rows[0]["amount"])
+
+
+def test_catboost_takes_few_valued_numeric_variables_as_categories():
+    rng = np.random.default_rng(0)
+    x = np.column_stack([rng.integers(0, 5, 400), rng.integers(1, 4, 400).astype(float), rng.normal(size=400)])
+    x[::7, 1] = np.nan  # missing values are not a level
+    assert categories(x, categorical=[0], numeric=[1, 2]) == [0, 1]  # a rating with 3 values is; an amount is not
+    assert categories(x[:40], categorical=[0], numeric=[1, 2]) == [0]  # too few events for 3 levels of 20
