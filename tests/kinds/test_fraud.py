@@ -15,6 +15,7 @@ from aiflywheel.errors import InvalidInput
 from aiflywheel.kernel.ingest import ingest
 from aiflywheel.kernel.kinds import TrainingData, parse_params
 from aiflywheel.kinds.fraud import FraudKind
+from aiflywheel.kinds.fraud.catboost_model import categories
 from aiflywheel.kinds.fraud.example import PARAMS, make_events
 from aiflywheel.kinds.fraud.features import numbers_in_levels
 from aiflywheel.kinds.fraud.history import History, observation
@@ -96,27 +97,34 @@ def test_a_burst_raises_the_score_and_the_explanation_names_the_behaviour(detect
     assert set(answers[2]) == {"score", "outcome", "rules", "explanations"}
 
 
-def test_explanations_follow_the_boosters_own_paths_and_add_up_to_its_score(detector):
+def test_explanations_follow_the_learners_own_paths_and_add_up_to_the_blended_score(detector):
     _, predictor, _ = detector
+    assert predictor.catboost is not None  # LightGBM and CatBoost, blended, by default
     base = {"customer": "c7", "amount": 33.0, "country": "NL", "ip": "10.7.0.1"}
     events = [{**base, "ts": "2026-03-20T10:00:00"}, {**base, "ts": "2026-03-20T10:03:00", "country": "FR"}]
     checked = predictor.detector.check(events)
     features = predictor.detector.features(checked, predictor.fresh_history(), record=False)
-    raw = predictor.booster.predict(features, raw_score=True)
+    pool = predictor._catboost_input.pool(features)
+    catboost_raw = predictor.catboost.predict(pool, prediction_type="RawFormulaVal")
+    raw = (predictor.booster.predict(features, raw_score=True) + catboost_raw) / 2  # each learner's own score
     predictor.detector.explanations = 50
     try:
         answers = predictor.score(checked, predictor.fresh_history(), record=False)
     finally:
         predictor.detector.explanations = 5
-    shapley = predictor.booster.predict(features, pred_contrib=True)  # LightGBM's TreeSHAP, for comparison
+    # Each learner's own Shapley values (TreeSHAP), blended, for comparison.
+    lightgbm_shapley = predictor.booster.predict(features, pred_contrib=True)[:, :-1]
+    catboost_shapley = predictor.catboost.get_feature_importance(pool, type="ShapValues")[:, :-1]
+    shapley = (lightgbm_shapley + catboost_shapley[:, np.argsort(predictor._catboost_input.flat_to_feature)]) / 2
+    expected = (predictor._contributions.expected + predictor._catboost_contributions.expected) / 2
     for answer, log_odds, reference in zip(answers, raw, shapley, strict=True):
         ours = {item["variable"]: item["contribution"] for item in answer["explanations"]}
-        assert sum(ours.values()) + predictor._contributions.expected == pytest.approx(log_odds, abs=1e-4)
+        assert sum(ours.values()) + expected == pytest.approx(log_odds, abs=1e-4)
         assert predictor.detector.calibrator(log_odds) == pytest.approx(answer["score"], abs=1e-6)
         magnitudes = [abs(value) for value in ours.values()]
         assert magnitudes == sorted(magnitudes, reverse=True)
         per_variable = dict.fromkeys(ours, 0.0)
-        for group, value in zip(predictor._group_of, reference[:-1], strict=True):
+        for group, value in zip(predictor._group_of, reference, strict=True):
             name = predictor._groups[group]
             if name in per_variable:
                 per_variable[name] += value
@@ -190,13 +198,15 @@ def test_bad_events_are_refused_naming_the_variable_and_record_nothing(detector,
     assert predictor.history.to_dict() == before
 
 
-def test_rules_decide_in_order_over_variables_and_score(data, tmp_path_factory):
+def test_rules_decide_in_order_over_variables_and_score_with_lightgbm_alone(data, tmp_path_factory):
     rules = [
         {"name": "huge_abroad", "expression": 'amount > 500 and country != "NL"', "outcome": "block"},
         {"name": "model", "expression": "score >= 0.5", "outcome": "review"},
         {"name": "web", "expression": 'channel == "web"', "outcome": "review"},
     ]
-    result, predictor, _ = trained(data, tmp_path_factory, rules=rules, explanations=0)
+    result, predictor, workdir = trained(data, tmp_path_factory, rules=rules, explanations=0, learners="lightgbm")
+    assert predictor.catboost is None and not (workdir / "catboost.cbm").exists()
+    assert "catboost_rounds" not in result.metrics
     assert [rule["name"] for rule in result.summary["rules"]] == ["huge_abroad", "model", "web"]
     base = {"customer": "c9", "ts": "2026-03-01T10:00:00", "ip": "10.9.0.1", "email": "user9@mail.nl"}
     huge = predictor.predict([{**base, "amount": 900.0, "country": "DE", "channel": "web"}])[0]
@@ -262,3 +272,11 @@ def test_feedback_labels_become_training_rows(detector):
     assert [row["is_fraud"] for row in rows] == [0, 1]
     assert "event_type" not in rows[1]
     assert not math.isnan(rows[0]["amount"])
+
+
+def test_catboost_takes_few_valued_numeric_variables_as_categories():
+    rng = np.random.default_rng(0)
+    x = np.column_stack([rng.integers(0, 5, 400), rng.integers(1, 4, 400).astype(float), rng.normal(size=400)])
+    x[::7, 1] = np.nan  # missing values are not a level
+    assert categories(x, categorical=[0], numeric=[1, 2]) == [0, 1]  # a rating with 3 values is; an amount is not
+    assert categories(x[:40], categorical=[0], numeric=[1, 2]) == [0]  # too few events for 3 levels of 20

@@ -108,3 +108,55 @@ def _leaf_paths(root: dict[str, Any], means: dict[int, float]):
             moved = dict(path)
             moved[feature] = moved.get(feature, 0.0) + means[id(child)] - means[id(node)]
             stack.append((child, moved))
+
+
+class ObliviousPathContributions:
+    """The same decision-path contributions for CatBoost's oblivious trees, from its JSON model.
+
+    An oblivious tree applies one split per level to every node; bit ``k`` of a leaf's
+    index is the outcome of the tree's ``k``-th split. Walking the levels in order, the
+    move of the expected output at each level is credited to the split's features (a
+    target statistic over a combination of categories shares it equally among them).
+    ``group_of_flat`` maps CatBoost's flat feature index to the explanation group.
+    """
+
+    def __init__(self, document: dict[str, Any], split_features: dict[int, list[int]], group_of_flat, groups: int):
+        scale, biases = document.get("scale_and_bias", [1.0, [0.0]])
+        self.expected = float(sum(biases))
+        tables, offsets, total = [], [], 0
+        for tree in document["oblivious_trees"]:
+            values = scale * np.asarray(tree["leaf_values"], dtype=float)
+            weights = np.asarray(tree.get("leaf_weights") or np.ones_like(values), dtype=float)
+            table = np.zeros((values.size, groups))
+            means = _prefix_means(values, weights, 0)
+            self.expected += float(means[0])
+            for level, split in enumerate(tree["splits"] or []):
+                below = _prefix_means(values, weights, level + 1)
+                move = below - means  # per leaf: the expected output after this level minus before it
+                readers = [int(group_of_flat[flat]) for flat in split_features[int(split["split_index"])]]
+                for group in readers:
+                    table[:, group] += move / len(readers)
+                means = below
+            offsets.append(total)
+            tables.append(table)
+            total += values.size
+        self._offsets = np.array(offsets, dtype=np.int64)
+        self._table = np.vstack(tables) if tables else np.zeros((1, groups))
+
+    def __call__(self, leaves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(log-odds, contributions per group) from the leaf index of every tree, an event a row."""
+        leaves = np.asarray(leaves, dtype=np.int64).reshape(len(leaves), -1) + self._offsets
+        contributions = np.empty((len(leaves), self._table.shape[1]))
+        for start in range(0, len(leaves), GATHER_EVENTS):
+            contributions[start : start + GATHER_EVENTS] = self._table[leaves[start : start + GATHER_EVENTS]].sum(1)
+        return self.expected + contributions.sum(axis=1), contributions
+
+
+def _prefix_means(values: np.ndarray, weights: np.ndarray, bits: int) -> np.ndarray:
+    """Per leaf, the weighted mean of the leaves sharing its lowest ``bits`` bits (its node at that depth)."""
+    node = np.arange(values.size) & ((1 << bits) - 1)
+    totals = np.bincount(node, weights=weights, minlength=1 << bits)
+    sums = np.bincount(node, weights=weights * values, minlength=1 << bits)
+    plain = np.bincount(node, weights=values, minlength=1 << bits) / np.bincount(node, minlength=1 << bits).clip(1)
+    means = np.where(totals > 0, sums / np.where(totals > 0, totals, 1), plain)
+    return means[node]

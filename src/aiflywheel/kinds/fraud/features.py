@@ -134,6 +134,16 @@ class EventEncoder:
         return [index for index, flag in enumerate(flags) if flag]
 
     @property
+    def numeric_indices(self) -> list[int]:
+        """Features that are a numeric (or boolean) variable's value itself."""
+        flags = [
+            encoding.type in ("numeric", "boolean") and not encoding.role
+            for encoding in self.variables
+            for _ in encoding.feature_names()
+        ]
+        return [index for index, flag in enumerate(flags) if flag]
+
+    @property
     def feature_variables(self) -> list[str]:
         """The variable each feature came from, feature by feature."""
         return [encoding.name for encoding in self.variables for _ in encoding.feature_names()]

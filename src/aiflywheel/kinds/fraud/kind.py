@@ -14,6 +14,7 @@ from aiflywheel.errors import InvalidInput
 from aiflywheel.kernel.kinds import Column, FeedbackRecord, KindExample, Metric, Progress, TrainingData, TrainResult
 from aiflywheel.kinds.components.splits import Split, split_rows
 from aiflywheel.kinds.components.tables import coerce_params, listing, read_frame
+from aiflywheel.kinds.fraud.catboost_model import categories
 from aiflywheel.kinds.fraud.events import EVENT_TYPE_KEY, EventSchema
 from aiflywheel.kinds.fraud.example import make_example
 from aiflywheel.kinds.fraud.features import EventEncoder
@@ -121,17 +122,20 @@ class FraudKind:
         features = detector.features(events, history)  # every event, in time order: training state ends current
         names = encoder.feature_names + ([] if history is None else history.feature_names)
         categorical = encoder.categorical_indices
+        detector.catboost_categories = categories(features[split.train], categorical, encoder.numeric_indices)
         progress(0.1, f"boosting on {len(split.train)} events, {len(names)} features")
-        booster, calibrator, valid_scores, rounds = fit(features, y, split.train, split.valid, names, categorical, p)
+        booster, second, calibrator, valid_scores, rounds = fit(
+            features, y, split.train, split.valid, names, categorical, p, detector.catboost_categories
+        )
         y_valid = y[split.valid]
         thresholds = {
             "block_threshold": threshold_for_fpr(y_valid, valid_scores, p.block_fpr),
             "review_threshold": threshold_for_fpr(y_valid, valid_scores, p.review_fpr),
         }
         detector.calibrator, detector.thresholds = calibrator, thresholds
-        predictor = FraudPredictor(booster, detector, history)
+        predictor = FraudPredictor(booster, detector, history, catboost=second)
         progress(0.9, f"evaluating on {len(split.test)} held-out events")
-        test_scores = calibrator(booster.predict(features[split.test], raw_score=True))
+        test_scores = calibrator(predictor.raw_contributions(features[split.test])[0])
         y_test = y[split.test]
         metrics: dict[str, Any] = quality(y_test, test_scores)
         metrics.update(
@@ -139,7 +143,8 @@ class FraudKind:
             n_train=len(split.train),
             n_valid=len(split.valid),
             n_test=len(split.test),
-            rounds=rounds,
+            rounds=rounds["lightgbm"],
+            **({"catboost_rounds": rounds["catboost"]} if "catboost" in rounds else {}),
         )
         operating = {
             "block": {

@@ -1,10 +1,12 @@
-"""The detector's model: LightGBM with early stopping, Platt calibration, thresholds for a target rate.
+"""The detector's model: LightGBM and CatBoost blended, Platt calibration, thresholds for a target rate.
 
-Training boosts on the older events and stops early on the newer validation events;
-a logistic fit of the validation labels on the booster's log-odds (Platt scaling)
-turns scores into calibrated probabilities, undoing any class weighting; the booster
-is then refit on all the events for the rounds early stopping chose. Thresholds come
-from the calibrated validation scores.
+Training boosts each learner on the older events and stops it early on the newer
+validation events; the blend is the mean of the learners' log-odds (equal weights,
+fixed, not tuned); a logistic fit of the validation labels on the blend (Platt
+scaling) turns scores into calibrated probabilities, undoing any class weighting;
+each learner is then refit on all the events for the rounds early stopping chose.
+Thresholds come from the calibrated validation scores. ``learners="lightgbm"`` keeps
+LightGBM alone.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from aiflywheel.errors import KindFailed
+from aiflywheel.kinds.fraud import catboost_model
 from aiflywheel.kinds.fraud.params import FraudParams
 
 REFIT_ROUNDS_FACTOR = 1.15  # more events in the refit support a few more rounds
@@ -59,8 +62,12 @@ def fit(
     names: list[str],
     categorical: list[int],
     params: FraudParams,
-) -> tuple[lgb.Booster, Calibrator, np.ndarray, int]:
-    """(booster refit on train+valid, calibrator, calibrated validation scores, rounds)."""
+    catboost_categories: list[int] | None = None,
+) -> tuple[lgb.Booster, Any, Calibrator, np.ndarray, dict[str, int]]:
+    """(booster and CatBoost model (None for LightGBM alone) refit on train+valid, calibrator,
+    calibrated validation scores, rounds per learner). CatBoost takes ``catboost_categories``
+    (default: ``categorical``) as categories."""
+    catboost_categories = categorical if catboost_categories is None else catboost_categories
     config = booster_config(params, y[train])
     try:
         train_set = lgb.Dataset(
@@ -76,7 +83,6 @@ def fit(
         )
         rounds = booster.best_iteration if booster.best_iteration > 0 else booster.current_iteration()
         raw_valid = booster.predict(x[valid], num_iteration=rounds, raw_score=True)
-        calibrator = Calibrator.fit(raw_valid, y[valid])
         both = np.sort(np.concatenate([train, valid]))
         refit_rounds = max(1, round(rounds * REFIT_ROUNDS_FACTOR))
         refit = lgb.train(
@@ -86,7 +92,29 @@ def fit(
         )
     except lgb.basic.LightGBMError as exc:
         raise KindFailed(f"LightGBM failed to train: {exc}") from exc
-    return refit, calibrator, calibrator(raw_valid), int(rounds)
+    all_rounds = {"lightgbm": int(rounds)}
+    second = None
+    if params.learners == "lightgbm+catboost":
+        second, stopped, all_rounds["catboost"] = catboost_model.fit(
+            x,
+            y,
+            train,
+            valid,
+            catboost_categories,
+            params.seed,
+            params.max_rounds,
+            params.early_stopping_rounds,
+            config.get("scale_pos_weight"),
+        )
+        inputs = catboost_model.CatBoostInput(x.shape[1], catboost_categories)
+        raw_valid = blend([raw_valid, catboost_model.raw_scores(stopped, inputs, x[valid])])
+    calibrator = Calibrator.fit(raw_valid, y[valid])
+    return refit, second, calibrator, calibrator(raw_valid), all_rounds
+
+
+def blend(raw_scores: list[np.ndarray]) -> np.ndarray:
+    """The learners' log-odds averaged with equal weights."""
+    return np.mean(raw_scores, axis=0)
 
 
 class Calibrator:

@@ -79,6 +79,10 @@ class FraudParams(BaseModel):
         description="Imbalance: weight of fraud events (none; sqrt or balanced of the class ratio). "
         "Calibration maps the weighted scores back to probabilities.",
     )
+    learners: Literal["lightgbm+catboost", "lightgbm"] = Field(
+        "lightgbm+catboost",
+        description="LightGBM and CatBoost blended (their log-odds averaged), or LightGBM alone (faster to train).",
+    )
     seed: int = Field(0)
     learning_rate: float = Field(0.02, gt=0, le=1)
     num_leaves: int = Field(15, ge=2, le=4096)

@@ -1,6 +1,7 @@
 """The detector's files and the predictor that scores events with them.
 
-A detector directory holds ``model.txt`` (LightGBM's text format), ``detector.json``
+A detector directory holds ``model.txt`` (LightGBM's text format), ``catboost.cbm``
+(CatBoost's own format, when the detector blends both), ``detector.json``
 (event type, feature encodings, calibration, thresholds, rules) and ``history.json``
 (each entity's recent events at the end of training). No pickle.
 
@@ -15,23 +16,27 @@ of the shipped history and never touches the live one.
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
 import numpy as np
+from catboost import CatBoost, CatBoostError
 
 from aiflywheel.errors import InvalidInput, KindFailed
+from aiflywheel.kinds.fraud.catboost_model import CatBoostInput, split_features
 from aiflywheel.kinds.fraud.events import EventSchema
-from aiflywheel.kinds.fraud.explain import PathContributions
+from aiflywheel.kinds.fraud.explain import ObliviousPathContributions, PathContributions
 from aiflywheel.kinds.fraud.features import EventEncoder
 from aiflywheel.kinds.fraud.history import History, Observation, observation
-from aiflywheel.kinds.fraud.model import Calibrator
+from aiflywheel.kinds.fraud.model import Calibrator, blend
 from aiflywheel.kinds.fraud.params import Rule
 from aiflywheel.kinds.fraud.rules import RuleSet
 
 MODEL_FILE = "model.txt"
+CATBOOST_FILE = "catboost.cbm"
 DETECTOR_FILE = "detector.json"
 HISTORY_FILE = "history.json"
 FORMAT = "aiflywheel.fraud/1"
@@ -51,11 +56,15 @@ class Detector:
         default_outcome: str,
         amount: str | None,
         explanations: int,
+        catboost_categories: Sequence[int] | None = None,
     ):
         self.schema, self.encoder, self.calibrator = schema, encoder, calibrator
         self.thresholds = dict(thresholds)
         self.rules = RuleSet(rules, schema.variables, default_outcome)
         self.amount, self.explanations = amount, explanations
+        # Features CatBoost takes as categories (the categorical ones and few-valued numeric variables).
+        chosen = encoder.categorical_indices if catboost_categories is None else catboost_categories
+        self.catboost_categories = list(chosen)
 
     @property
     def tracked(self) -> list[str]:
@@ -94,6 +103,7 @@ class Detector:
             "default_outcome": self.rules.default_outcome,
             "amount": self.amount,
             "explanations": self.explanations,
+            "catboost_categories": self.catboost_categories,
         }
 
     @classmethod
@@ -107,6 +117,7 @@ class Detector:
             raw["default_outcome"],
             raw.get("amount"),
             raw["explanations"],
+            raw.get("catboost_categories"),
         )
 
 
@@ -116,14 +127,20 @@ class FraudPredictor:
     ``score`` is the calibrated probability of fraud; ``rules`` the names of the rules
     that matched (the first decides ``outcome``); ``explanations`` the variables that
     moved the score most, with their contribution in log-odds (along each tree's
-    decision path, ``explain.PathContributions``, summed per variable; positive pushes
-    toward fraud).
+    decision path, ``explain.PathContributions`` and ``ObliviousPathContributions``,
+    summed per variable and blended like the learners' log-odds; positive pushes toward
+    fraud).
     """
 
     def __init__(
-        self, booster: lgb.Booster, detector: Detector, history: History | None, shipped_history: Path | None = None
+        self,
+        booster: lgb.Booster,
+        detector: Detector,
+        history: History | None,
+        shipped_history: Path | None = None,
+        catboost: CatBoost | None = None,
     ):
-        self.booster, self.detector, self.history = booster, detector, history
+        self.booster, self.detector, self.history, self.catboost = booster, detector, history, catboost
         self._shipped_history = shipped_history
         variables = list(detector.encoder.feature_variables)
         if history is not None:
@@ -132,6 +149,13 @@ class FraudPredictor:
         self._groups = sorted(set(variables), key=variables.index)
         self._group_of = np.array([self._groups.index(name) for name in variables])
         self._contributions = PathContributions(booster, self._group_of, len(self._groups))
+        if catboost is not None:
+            self._catboost_input = CatBoostInput(len(variables), detector.catboost_categories)
+            document = _json_document(catboost)
+            group_of_flat = self._group_of[self._catboost_input.flat_to_feature]
+            self._catboost_contributions = ObliviousPathContributions(
+                document, split_features(document), group_of_flat, len(self._groups)
+            )
 
     def predict(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Raises ``InvalidInput`` naming the event and the variable of a bad event, before recording any."""
@@ -144,10 +168,7 @@ class FraudPredictor:
         self, events: list[dict[str, Any]], history: History | None, record: bool = True, explain: bool = True
     ) -> list[dict[str, Any]]:
         features = self.detector.features(events, history, record)
-        try:
-            raw, per_variable = self._contributions(self.booster, features)
-        except lgb.basic.LightGBMError as exc:
-            raise KindFailed(f"LightGBM failed to score: {exc}") from exc
+        raw, per_variable = self.raw_contributions(features)
         scores = self.detector.calibrator(raw)
         thresholds = self.detector.thresholds
         out = []
@@ -162,6 +183,21 @@ class FraudPredictor:
                 ]
             out.append(answer)
         return out
+
+    def raw_contributions(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(blended log-odds, blended contributions per variable) of a feature matrix."""
+        try:
+            raw, per_variable = self._contributions(self.booster, features)
+        except lgb.basic.LightGBMError as exc:
+            raise KindFailed(f"LightGBM failed to score: {exc}") from exc
+        if self.catboost is None:
+            return raw, per_variable
+        try:
+            leaves = self.catboost.calc_leaf_indexes(self._catboost_input.pool(features), thread_count=1)
+        except CatBoostError as exc:
+            raise KindFailed(f"CatBoost failed to score: {exc}") from exc
+        second_raw, second = self._catboost_contributions(leaves)
+        return blend([raw, second_raw]), blend([per_variable, second])
 
     def replay(self, inputs: Iterable[Any]) -> None:
         """Record in the live history the events this version scored before (the kernel's prediction log).
@@ -192,6 +228,8 @@ class FraudPredictor:
     def save(self, workdir: Path) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.booster.save_model(str(workdir / MODEL_FILE))
+        if self.catboost is not None:
+            self.catboost.save_model(str(workdir / CATBOOST_FILE))
         (workdir / DETECTOR_FILE).write_text(json.dumps(self.detector.to_dict(), indent=1, ensure_ascii=False))
         if self.history is not None:
             (workdir / HISTORY_FILE).write_text(json.dumps(self.history.to_dict(), separators=(",", ":")))
@@ -202,10 +240,21 @@ class FraudPredictor:
         try:
             document = json.loads((workdir / DETECTOR_FILE).read_text())
             booster = lgb.Booster(model_file=str(workdir / MODEL_FILE))
+            blended = (workdir / CATBOOST_FILE).exists()
+            catboost = CatBoost().load_model(str(workdir / CATBOOST_FILE)) if blended else None
             history_path = workdir / HISTORY_FILE
             history = History.from_dict(json.loads(history_path.read_text())) if history_path.exists() else None
-        except (OSError, ValueError, KeyError, lgb.basic.LightGBMError) as exc:
+        except (OSError, ValueError, KeyError, lgb.basic.LightGBMError, CatBoostError) as exc:
             raise KindFailed(f"{workdir} does not hold a readable fraud detector: {exc}") from exc
         if document.get("format") != FORMAT:
             raise KindFailed(f"{workdir / DETECTOR_FILE} has format {document.get('format')!r}, not {FORMAT!r}")
-        return cls(booster, Detector.from_dict(document), history, history_path if history is not None else None)
+        shipped = history_path if history is not None else None
+        return cls(booster, Detector.from_dict(document), history, shipped, catboost)
+
+
+def _json_document(model: CatBoost) -> dict[str, Any]:
+    """The model's trees and feature numbering, through CatBoost's own JSON export."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.json"
+        model.save_model(str(path), format="json")
+        return json.loads(path.read_text())
