@@ -71,8 +71,8 @@ def train_reranker(index: SearchIndex, judged: Judgments, p: RankerParams, progr
             step = (number * len(tried) + at) / (len(folds) * len(tried))
             report(0.5 + 0.4 * step, f"cross-validating the re-ranker: fold {number + 1}, {variant.describe()}")
             trial = fit(index, training, judged, p, variant)
-            for key in held:
-                if trial is not None:
+            if trial is not None:
+                for key in held:
                     by_variant[at][key] = _ids(index, pools[key], order(pools[key], trial)[0])
     scores: dict = {}
     for prefix, rankings in ranked.items():
