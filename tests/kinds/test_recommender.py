@@ -434,6 +434,53 @@ def test_eases_cholesky_inverse_is_the_inverse():
     np.testing.assert_allclose(_spd_inverse(gram.copy(), 8) @ gram, np.eye(8), atol=1e-4)
 
 
+def test_top_k_breaks_ties_by_item_index_and_never_returns_an_excluded_item():
+    import scipy.sparse as sp
+
+    from aiflywheel.kinds.recommender.metrics import top_k
+    from aiflywheel.kinds.recommender.predictor import RecommenderPredictor
+
+    rng = np.random.default_rng(1)
+    for trial in range(100):
+        rows, n, k = int(rng.integers(1, 20)), int(rng.integers(1, 40)), int(rng.integers(1, 12))
+        scores = rng.integers(0, 4, (rows, n)).astype(np.float32)  # many ties
+        scores[rng.random((rows, n)) < 0.2] = -np.inf
+        exclude = sp.random(rows, n, density=0.3, format="csr", random_state=trial)
+        blocked = scores.copy()
+        blocked[exclude.toarray() != 0] = -np.inf
+        expected = [sorted(range(n), key=lambda item, row=row: (-blocked[row, item], item))[:k] for row in range(rows)]
+        np.testing.assert_array_equal(top_k(scores, exclude, k), np.array(expected).reshape(rows, min(k, n)))
+        allowed = np.isfinite(blocked[0])
+        served = RecommenderPredictor._top(blocked[0], allowed, k)  # what a request is answered with
+        np.testing.assert_array_equal(served, [item for item in expected[0] if allowed[item]])
+
+
+def test_eases_user_side_inverse_gives_the_item_side_weights():
+    """With at most half as many users as items, EASE inverts XXᵀ (Woodbury); the weights are the same."""
+    import scipy.sparse as sp
+
+    from aiflywheel.kinds.recommender.models import Ease, EaseSystem, ease_system
+
+    interactions = sp.csr_matrix((np.random.default_rng(2).random((12, 40)) < 0.3).astype(np.float32))
+    user_side = ease_system(interactions, 40)
+    assert user_side.users is not None and user_side.gram.shape == (12, 12)
+    dense = interactions[:, user_side.keep].toarray()
+    item_side = EaseSystem(user_side.keep, dense.T @ dense)
+    settings = {"l2": 5.0, "max_items": 40}
+    via_users = Ease(40, settings).fit_system(user_side).weights
+    via_items = Ease(40, settings).fit_system(item_side).weights
+    np.testing.assert_allclose(via_users, via_items, atol=1e-5)
+
+
+def test_eases_dense_items_leave_out_the_rarely_taken_when_enough_others_qualify():
+    from aiflywheel.kinds.recommender.models import MIN_DENSE_ITEMS, MIN_DENSE_SUPPORT, most_taken
+
+    counts = np.r_[np.full(MIN_DENSE_ITEMS, MIN_DENSE_SUPPORT), [MIN_DENSE_SUPPORT - 1, 1, 0]].astype(np.float32)
+    assert len(most_taken(counts, 10_000)) == MIN_DENSE_ITEMS, "the rare ones are left out"
+    assert len(most_taken(counts[1:], 10_000)) == MIN_DENSE_ITEMS + 1, "too few qualify: every taken item"
+    assert len(most_taken(counts, 50)) == 50
+
+
 # --- the staged search -----------------------------------------------------------------------
 
 
@@ -510,7 +557,7 @@ def test_search_shortcuts_rank_as_the_dense_scores_do():
         fast = _popular_top(counts, seen, 10)
         if fast is not None:
             slow = top_k(np.tile(counts, (users, 1)), seen, 10)
-            np.testing.assert_array_equal(counts[fast], counts[slow])  # ties may pick other items
+            np.testing.assert_array_equal(fast, slow)  # both break ties by item index
             assert not np.take_along_axis(blocked, fast, axis=1).any()
         model = Ease(n, {"l2": 20.0, "max_items": int(rng.integers(10, n))})
         model.fit(sp.csr_matrix((rng.random((3 * users, n)) < 0.15).astype(np.float32)))

@@ -10,19 +10,26 @@ _DISCOUNT = 1.0 / np.log2(np.arange(2, 2 + 1000))
 
 
 def top_k(scores: np.ndarray, exclude: sp.csr_matrix | None, k: int = K) -> np.ndarray:
-    """Indices of each row's ``k`` best items, best first; entries of ``exclude`` never appear.
+    """Indices of each row's ``k`` best items, best first, ties by item index; entries of ``exclude`` never appear.
 
-    Every score is used as given (ties break by item index); rows may hold -inf.
+    Every score is used as given; rows may hold -inf. Each row's ``k``-th best value comes from
+    ``np.partition`` (values only: about half the time of ``np.argpartition``); the entries at or above
+    it, a few more than ``k`` per row, are then sorted once for all rows.
     """
     scores = np.array(scores, dtype=np.float32, copy=True)
     if exclude is not None and exclude.nnz:
         rows, cols = exclude.nonzero()
         scores[rows, cols] = -np.inf
-    k = min(k, scores.shape[1])
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    best = np.take_along_axis(scores, part, axis=1)
-    order = np.lexsort((part, -best), axis=1)
-    return np.take_along_axis(part, order, axis=1)
+    n_rows, n_items = scores.shape
+    k = min(k, n_items)
+    if k == 0 or n_rows == 0:
+        return np.empty((n_rows, k), dtype=np.int64)
+    kth = np.partition(scores, n_items - k, axis=1)[:, n_items - k]
+    rows, cols = np.nonzero(scores >= kth[:, None])
+    order = np.lexsort((cols, -scores[rows, cols], rows))
+    rows, cols = rows[order], cols[order].astype(np.int64)
+    starts = np.searchsorted(rows, np.arange(n_rows))  # every row has at least k entries at or above its k-th
+    return cols[starts[:, None] + np.arange(k)]
 
 
 def ranking_metrics(top: np.ndarray, truth: list[np.ndarray], n_items: int, k: int = K) -> dict[str, float]:

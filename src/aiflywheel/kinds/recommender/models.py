@@ -13,6 +13,8 @@ regression solved here with numpy.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, ClassVar
 
 import numpy as np
@@ -23,6 +25,8 @@ from threadpoolctl import threadpool_limits
 from aiflywheel.errors import KindFailed
 
 THREADS = 2
+MIN_DENSE_SUPPORT = 10  # see most_taken
+MIN_DENSE_ITEMS = 100
 
 
 class Model:
@@ -131,16 +135,24 @@ class Ease(Model):
     name = "ease"
 
     def fit(self, matrix: sp.csr_matrix) -> Ease:
-        return self.fit_gram(*item_gram(matrix, int(self.settings.get("max_items", 4000))))
+        return self.fit_system(ease_system(matrix, int(self.settings.get("max_items", 4000))))
 
-    def fit_gram(self, keep: np.ndarray, gram: np.ndarray) -> Ease:
-        """Fit from ``item_gram``'s result, which is left unchanged (the search shares it between λs)."""
-        system = gram.copy()
-        system[np.diag_indices_from(system)] += float(self.settings.get("l2", 300.0))
-        weights = _spd_inverse(system, len(keep))
+    def fit_system(self, system: EaseSystem) -> Ease:
+        """Fit from ``ease_system``'s result, which is left unchanged (the search shares it between λs)."""
+        l2 = float(self.settings.get("l2", 300.0))
+        gram = system.gram.copy()
+        gram[np.diag_indices_from(gram)] += l2
+        if system.users is None:
+            weights = _spd_inverse(gram, len(system.keep))
+        else:  # Woodbury: (λI + XᵀX)⁻¹ = (I − Xᵀ(λI + XXᵀ)⁻¹X) / λ, which inverts users × users instead
+            users_inverse = _spd_inverse(gram, len(system.keep))
+            items = system.users.T.tocsr()
+            weights = np.asarray(items @ (items @ users_inverse).T, dtype=np.float32)  # XᵀMX, symmetric
+            weights *= -1.0 / l2
+            weights[np.diag_indices_from(weights)] += 1.0 / l2
         weights /= -np.diag(weights).copy()  # B = -P / diag(P), column by column
         np.fill_diagonal(weights, 0.0)
-        self.keep = keep.astype(np.int64)
+        self.keep = system.keep.astype(np.int64)
         self.weights = weights
         return self
 
@@ -278,43 +290,88 @@ def import_engines() -> None:
     import implicit.nearest_neighbours  # noqa: F401
 
 
-def item_gram(matrix: sp.csr_matrix, most: int) -> tuple[np.ndarray, np.ndarray]:
-    """(items, XᵀX) over the ``most`` most-interacted items of the binary users × items matrix ``X``.
+@dataclass(frozen=True)
+class EaseSystem:
+    """What EASE's fits share whatever their λ: the dense items and the Gram matrix of the smaller side.
 
-    The product is sparse × dense: a few times faster here than sparse × sparse, whose result is mostly
+    With fewer users than items (half or fewer), the users × users matrix XXᵀ is inverted instead
+    of the items × items one (``Ease.fit_system``): on ml-latest-small (595 users, 2,000 dense
+    items) a fit took 45 ms instead of 138 ms, with the same weights to float32 precision.
+    """
+
+    keep: np.ndarray  # the dense items, sorted
+    gram: np.ndarray  # float32: XᵀX over them, or XXᵀ when ``users`` is set
+    users: sp.csr_matrix | None = None  # X over the dense items (users who took any), for XXᵀ
+
+
+def ease_system(matrix: sp.csr_matrix, most: int) -> EaseSystem:
+    """EASE's system over the ``most`` most-interacted items of the binary users × items matrix ``X``.
+
+    XᵀX is sparse × dense: a few times faster here than sparse × sparse, whose result is mostly
     filled anyway. float32 holds the co-occurrence counts exactly (below 2²⁴) and halves the inversion's time.
     """
     binary = _binary(matrix)
     keep = most_taken(np.asarray(binary.sum(axis=0)).ravel(), most)
-    sub = binary if len(keep) == binary.shape[1] else binary[:, keep]
-    gram = np.asarray(sub.T @ sub.toarray(), dtype=np.float32)
-    return keep, gram
+    sub = binary if len(keep) == binary.shape[1] else binary[:, keep].tocsr()
+    active = sub[np.diff(sub.indptr) > 0]
+    if 0 < active.shape[0] <= len(keep) // 2:
+        return EaseSystem(keep, np.asarray((active @ active.T).toarray(), dtype=np.float32), active)
+    return EaseSystem(keep, np.asarray(sub.T @ sub.toarray(), dtype=np.float32))
 
 
 def most_taken(counts: np.ndarray, most: int) -> np.ndarray:
-    """The (sorted) indices of the ``most`` items with the highest counts, among those with any."""
-    keep = np.flatnonzero(counts > 0)
+    """The (sorted) indices of the ``most`` items with the highest counts, among those with any.
+
+    Items taken fewer than ``MIN_DENSE_SUPPORT`` times are left out when at least ``MIN_DENSE_ITEMS``
+    others qualify: EASE's λ (200 or more) shrinks an item seen c times by about c / (c + λ), so their
+    weights are small anyway, and the inversion's time grows with the cube of the items. On ML-100K
+    that leaves out 35% of the items, which hold 2.7% of the interactions: training CPU fell by 44%,
+    validation NDCG@10 went from 0.1635 to 0.1630, and the search made the same choice.
+    """
+    keep = np.flatnonzero(counts >= MIN_DENSE_SUPPORT)
+    if len(keep) < MIN_DENSE_ITEMS:
+        keep = np.flatnonzero(counts > 0)
     if len(keep) > most:
         keep = np.sort(keep[np.argsort(-counts[keep], kind="stable")[:most]])
     return keep
 
 
 def _spd_inverse(matrix: np.ndarray, n_items: int) -> np.ndarray:
-    """The inverse of a symmetric positive definite float32 matrix through its Cholesky factor, in place.
+    """The inverse of a symmetric positive definite, C-ordered float32 matrix through its Cholesky factor, in place.
 
-    LAPACK's potrf + potri take about a sixth of the time of ``np.linalg.inv``'s LU here.
+    LAPACK's potrf + potri take about a sixth of the time of ``np.linalg.inv``'s LU here. The matrix is
+    its own transpose, so its Fortran-ordered view is handed to LAPACK without the copy f2py would make.
     """
     with threadpool_limits(1, "blas"):  # measured: a second BLAS thread slows it on the shared 2 cores
-        factor, info = lapack.spotrf(matrix, lower=False, overwrite_a=True)
+        factor, info = lapack.spotrf(matrix.T, lower=False, overwrite_a=True)
         if info == 0:
             upper, info = lapack.spotri(factor, lower=False, overwrite_c=True)
     if info != 0:
         raise KindFailed(f"EASE could not invert its {n_items}-item Gram matrix (LAPACK info {info})")
     # potri fills only the upper triangle of its Fortran-ordered result, which is the lower triangle of the
-    # C-ordered transpose: mirror that one into its upper triangle, and scoring reads rows without a copy
-    inverse = np.ascontiguousarray(upper.T)
-    np.copyto(inverse, inverse.T, where=np.tri(len(inverse), k=-1, dtype=bool).T)
+    # C-ordered transpose (the same memory): mirror that into its upper triangle, and scoring reads rows
+    inverse = upper.T
+    _mirror_lower(inverse)
     return inverse
+
+
+def _mirror_lower(square: np.ndarray, block: int = 256) -> None:
+    """Copy the lower triangle of ``square`` onto its upper one, a strip of rows at a time.
+
+    Strips keep the transposed reads within cache: one ``np.copyto`` over the whole matrix with a
+    triangular mask took a third of the inversion's time.
+    """
+    n = len(square)
+    for start in range(0, n, block):
+        end = min(start + block, n)
+        diagonal = square[start:end, start:end]
+        np.copyto(diagonal, diagonal.T, where=_strict_upper(end - start))
+        square[start:end, end:] = square[end:, start:end].T
+
+
+@lru_cache(maxsize=4)
+def _strict_upper(n: int) -> np.ndarray:
+    return np.triu(np.ones((n, n), dtype=bool), k=1)
 
 
 def _binary(matrix: sp.csr_matrix) -> sp.csr_matrix:

@@ -231,10 +231,10 @@ class RecommenderPredictor:
         if len(candidates) == 0:
             return candidates
         chosen = values[candidates]
-        if len(candidates) > n:
-            part = np.argpartition(-chosen, n - 1)[:n]
-            candidates, chosen = candidates[part], chosen[part]
-        return candidates[np.lexsort((candidates, -chosen))]
+        if len(candidates) > n:  # everything tied with the n-th best stays, so that ties go by item index
+            at_least = chosen >= np.partition(chosen, len(chosen) - n)[len(chosen) - n]
+            candidates, chosen = candidates[at_least], chosen[at_least]
+        return candidates[np.lexsort((candidates, -chosen))][:n]
 
     def _profile(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray | None:
         if self.embeddings is None or self.cold_slots == 0:

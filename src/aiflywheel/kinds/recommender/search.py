@@ -43,10 +43,11 @@ from aiflywheel.kinds.recommender.models import (
     MODELS,
     THREADS,
     Ease,
+    EaseSystem,
     Model,
     Popularity,
+    ease_system,
     import_engines,
-    item_gram,
     most_taken,
 )
 from aiflywheel.kinds.recommender.params import RecommenderParams
@@ -115,13 +116,11 @@ def grid(p: RecommenderParams, wide: bool = True) -> list[Candidate]:
     return [candidate for candidate in found if wide or candidate.algorithm not in WIDE]
 
 
-def dense_share(inter: Interactions, rows: np.ndarray, held: np.ndarray, most: int) -> float:
-    """The share of ``held`` interactions whose item is among EASE's ``most`` items of a fit on ``rows``."""
-    if len(held) == 0:
-        return 1.0
+def dense_share(inter: Interactions, rows: np.ndarray, held: np.ndarray, most: int) -> tuple[int, float]:
+    """(how many items EASE keeps in a fit on ``rows``, the share of ``held`` interactions on them)."""
     dense = np.zeros(inter.n_items, dtype=bool)
     dense[most_taken(np.bincount(inter.item[rows], minlength=inter.n_items), most)] = True
-    return float(dense[inter.item[held]].mean())
+    return int(dense.sum()), float(dense[inter.item[held]].mean()) if len(held) else 1.0
 
 
 def holdout(inter: Interactions, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -135,17 +134,17 @@ def holdout(inter: Interactions, rows: np.ndarray, k: int) -> tuple[np.ndarray, 
 
 
 class Grams:
-    """EASE's Gram matrices of one training matrix, by item limit: computed once, shared by the λs (threads)."""
+    """EASE's systems of one training matrix, by item limit: computed once, shared by the λs (threads)."""
 
     def __init__(self, matrix: sp.csr_matrix):
         self.matrix = matrix
-        self._found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._found: dict[int, EaseSystem] = {}
         self._lock = threading.Lock()
 
-    def get(self, most: int) -> tuple[np.ndarray, np.ndarray]:
+    def get(self, most: int) -> EaseSystem:
         with self._lock:
             if most not in self._found:
-                self._found[most] = item_gram(self.matrix, most)
+                self._found[most] = ease_system(self.matrix, most)
             return self._found[most]
 
 
@@ -155,7 +154,7 @@ def fit(inter: Interactions, candidate: Candidate, rows: np.ndarray, grams: Gram
     if candidate.algorithm == "popularity":
         return model.set_counts(popularity_counts(inter, rows, candidate.settings.get("window", "all")))
     if isinstance(model, Ease) and grams is not None:
-        return model.fit_gram(*grams.get(int(candidate.settings["max_items"])))
+        return model.fit_system(grams.get(int(candidate.settings["max_items"])))
     return model.fit(inter.matrix(rows) if grams is None else grams.matrix)
 
 
@@ -207,13 +206,13 @@ def select(inter: Interactions, p: RecommenderParams, progress: Progress, span: 
     before_valid, valid = holdout(inter, before_test, p.validation_items)
     valid_users = _sample(np.unique(inter.user[valid]), p.max_eval_users, rng)
     test_users = _sample(np.unique(inter.user[test]), p.max_eval_users, rng)
-    share = dense_share(inter, before_valid, valid, p.max_dense_items)
+    n_dense, share = dense_share(inter, before_valid, valid, p.max_dense_items)
     wide = p.search == "full" or share < WIDE_BELOW_DENSE_SHARE
     candidates = grid(p, wide)
     skipped = None
     if not wide and p.algorithm == "auto":
         skipped = (
-            f"item-item, ALS and BPR not tried: EASE's {p.max_dense_items} items hold {share:.0%} of the "
+            f"item-item, ALS and BPR not tried: EASE's {n_dense} items hold {share:.0%} of the "
             f"validation interactions (search='full' tries them)"
         )
         progress.log(skipped)
@@ -241,23 +240,25 @@ def select(inter: Interactions, p: RecommenderParams, progress: Progress, span: 
             tried.append(scored)
             progress.log(f"{scored.describe()}: validation NDCG@{K} {scored.ndcg:.4f}")
 
-    # Two jobs at a time: fits and scorings release the GIL, and the slowest start first so that the cheap
-    # ones fill the other core. BLAS keeps one thread per search thread (the limit is process-wide), and
-    # progress is reported from this thread only.
+    # Two jobs at a time: fits and scorings release the GIL. EASE's shared system is made first while the
+    # other thread scores popularity; then the slowest candidates start first so that the cheap ones fill the
+    # other core. BLAS keeps one thread per search thread (the limit is process-wide), and progress is
+    # reported from this thread only.
     with (
         threadpool_limits(1, "blas"),
         ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="recommender-search") as pool,
     ):
         first_end = start + (end - start) * (0.9 if p.search == "full" else 0.7)
         final_grams = Grams(inter.matrix(everything))
-        if any(c.algorithm == "ease" for c in candidates) and (
-            p.refit == "always" or _needs_refit(inter, Candidate("ease", {}), before_valid)
-        ):  # an EASE winner will be refitted: its Gram is computed while the other thread makes validation's
-            pool.submit(final_grams.get, p.max_dense_items)
-        slowest_first = sorted(range(len(candidates)), key=lambda i: -_cost(candidates[i]))
+        with_ease = any(c.algorithm == "ease" for c in candidates)
+        if with_ease and (p.refit == "always" or _needs_refit(inter, Candidate("ease", {}), before_valid)):
+            pool.submit(final_grams.get, p.max_dense_items)  # an EASE winner will be refitted on everything
+        if with_ease:
+            pool.submit(grams.get, p.max_dense_items)
+        order = sorted(range(len(candidates)), key=lambda i: (_cost(candidates[i]) > 0, -_cost(candidates[i])))
         validated = _gather(
             pool,
-            {i: (validate, candidates[i]) for i in slowest_first},
+            {i: (validate, candidates[i]) for i in order},
             lambda i: progress(
                 start + (first_end - start) * i / len(candidates), f"validating {candidates[i].algorithm}"
             ),
