@@ -17,10 +17,11 @@ from aiflywheel.kinds.components import embeddings
 from aiflywheel.kinds.recommender.data import Interactions, check_columns, read_interactions
 from aiflywheel.kinds.recommender.example import make_example
 from aiflywheel.kinds.recommender.metrics import K, ranking_metrics
+from aiflywheel.kinds.recommender.models import Model
 from aiflywheel.kinds.recommender.params import USUAL_NAMES, RecommenderParams
 from aiflywheel.kinds.recommender.predictor import RecommenderPredictor
 from aiflywheel.kinds.recommender.requests import INPUT_SCHEMA, OUTPUT_SCHEMA
-from aiflywheel.kinds.recommender.search import popularity_counts, select
+from aiflywheel.kinds.recommender.search import Candidate, popularity_counts, select
 
 PRIMARY = Metric(f"ndcg@{K}", True)
 
@@ -59,21 +60,25 @@ class RecommenderKind:
             f"{inter.n_events} interactions: {inter.n_users} users, {n_warm} items with interactions, "
             f"{inter.n_items - n_warm} catalogue-only items"
         )
-        selection = select(inter, p, progress, (0.05, 0.85))
-        best, model = selection.best, selection.model
-        vectors = _embed(inter, n_warm, progress)
-        state = {
-            "algorithm": best.algorithm,
-            "settings": best.settings,
-            "half_life": best.half_life,
-            "n_warm_items": n_warm,
-            "event_weights": p.event_weights,
-            "cold_item_slots": p.cold_item_slots,
-            "cold_item_min_similarity": p.cold_item_min_similarity,
-        }
-        arrays = _arrays(inter, model.to_arrays(), vectors, state)
-        predictor = RecommenderPredictor(state, arrays)
-        predictor.save(Path(workdir), arrays)
+        saved: dict[str, bool] = {}
+
+        def save(best: Candidate, model: Model) -> None:  # runs while the search scores its test split
+            vectors = _embed(inter, n_warm, progress)
+            state = {
+                "algorithm": best.algorithm,
+                "settings": best.settings,
+                "half_life": best.half_life,
+                "n_warm_items": n_warm,
+                "event_weights": p.event_weights,
+                "cold_item_slots": p.cold_item_slots,
+                "cold_item_min_similarity": p.cold_item_min_similarity,
+            }
+            arrays = _arrays(inter, model.to_arrays(), vectors, state)
+            RecommenderPredictor(state, arrays).save(Path(workdir), arrays)
+            saved["text_embeddings"] = vectors is not None
+
+        selection = select(inter, p, progress, (0.05, 0.85), save)
+        best = selection.best
         progress(1.0, "done")
         metrics = dict(selection.test_metrics)
         metrics.update(
@@ -92,7 +97,7 @@ class RecommenderKind:
                 {"candidate": c.describe(), f"ndcg@{K}": c.scores.get(f"ndcg@{K}"), "seconds": round(c.seconds, 3)}
                 for c in selection.tried
             ],
-            "text_embeddings": vectors is not None,
+            "text_embeddings": saved["text_embeddings"],
         }
         if selection.skipped:
             summary["skipped"] = selection.skipped

@@ -198,8 +198,17 @@ def top_items(
     return top
 
 
-def select(inter: Interactions, p: RecommenderParams, progress: Progress, span: tuple[float, float]) -> Selection:
-    """Search on the validation split; report the winner's test metrics and the baseline's; fit the winner."""
+def select(
+    inter: Interactions,
+    p: RecommenderParams,
+    progress: Progress,
+    span: tuple[float, float],
+    on_model: Callable[[Candidate, Model], None] | None = None,
+) -> Selection:
+    """Search on the validation split; report the winner's test metrics and the baseline's; fit the winner.
+
+    ``on_model`` gets the winner and the served model in this thread while the test split is scored.
+    """
     rng = np.random.default_rng(p.seed)
     everything = np.arange(len(inter.user))
     before_test, test = holdout(inter, everything, p.validation_items)
@@ -255,6 +264,7 @@ def select(inter: Interactions, p: RecommenderParams, progress: Progress, span: 
             pool.submit(final_grams.get, p.max_dense_items)  # an EASE winner will be refitted on everything
         if with_ease:
             pool.submit(grams.get, p.max_dense_items)
+        baseline = pool.submit(_baseline_metrics, inter, before_test, test, test_users)  # fills a gap
         order = sorted(range(len(candidates)), key=lambda i: (_cost(candidates[i]) > 0, -_cost(candidates[i])))
         validated = _gather(
             pool,
@@ -278,9 +288,17 @@ def select(inter: Interactions, p: RecommenderParams, progress: Progress, span: 
         refit = p.refit == "always" or _needs_refit(inter, best, before_valid)
         progress(end, f"chose {best.describe()}" + ("; fitting it on every interaction" if refit else ""))
         final = pool.submit(fit, inter, best, everything, final_grams) if refit else None
-        try:
-            metrics = _test_metrics(pool, inter, best, validated_model, before_test, test, test_users)
+
+        def serve() -> Model:
             model = validated_model if final is None else final.result()
+            if on_model is not None:
+                on_model(best, model)
+            return model
+
+        try:
+            metrics, model = _test_metrics(
+                pool, inter, best, validated_model, before_test, test, test_users, baseline, serve
+            )
         except BaseException:
             if final is not None:
                 final.cancel()
@@ -335,12 +353,18 @@ def _leader(validated: dict[int, tuple[Model, list[Candidate]]]) -> int | None:
 
 
 def _gather(
-    pool: ThreadPoolExecutor, jobs: dict[int, tuple], before: Callable[[int], None] | None = None
+    pool: ThreadPoolExecutor,
+    jobs: dict[int, tuple],
+    before: Callable[[int], None] | None = None,
+    meanwhile: Callable[[], Any] | None = None,
 ) -> dict[int, Any]:
-    """Run ``jobs`` (number → (function, *arguments)) in the order given; collect their results by number."""
+    """Run ``jobs`` (number → (function, *arguments)) in the order given; collect their results by number.
+
+    ``meanwhile`` runs in this thread once the jobs are queued; its result is returned under number -1.
+    """
     futures: dict[int, Future] = {number: pool.submit(*job) for number, job in jobs.items()}
     try:
-        results = {}
+        results = {} if meanwhile is None else {-1: meanwhile()}
         for number in sorted(futures):
             if before is not None:
                 before(number)
@@ -360,26 +384,35 @@ def _test_metrics(
     before_test: np.ndarray,
     test: np.ndarray,
     users: np.ndarray,
-) -> dict[str, Any]:
-    """The winner's and the popularity baseline's metrics on the test split (see the module's docstring).
+    baseline: Future,
+    meanwhile: Callable[[], Any],
+) -> tuple[dict[str, Any], Any]:
+    """(the winner's metrics on the test split, with ``baseline``'s beside them; what ``meanwhile`` returned).
 
-    The winner's scoring is split in two jobs for the pool, beside the final fit if there is one.
+    The winner's scoring is split in two jobs for the pool, beside the final fit if there is one, while
+    ``meanwhile`` runs in this thread.
     """
     if not len(users):
-        return {f"ndcg@{K}": 0.0, f"recall@{K}": 0.0, f"map@{K}": 0.0, f"coverage@{K}": 0.0, "n_eval_users": 0}
+        empty = {f"ndcg@{K}": 0.0, f"recall@{K}": 0.0, f"map@{K}": 0.0, f"coverage@{K}": 0.0, "n_eval_users": 0}
+        return empty, meanwhile()
     seen = inter.matrix(before_test)
     model = fit(inter, best, before_test) if _is_factors(best) else validated
     halves = np.array_split(users, THREADS)
-    tops = _gather(
-        pool, {n: (top_items, inter, model, before_test, half, best.half_life, seen) for n, half in enumerate(halves)}
-    )
+    jobs = {n: (top_items, inter, model, before_test, half, best.half_life, seen) for n, half in enumerate(halves)}
+    tops = _gather(pool, jobs, meanwhile=meanwhile)
     top = np.vstack([tops[n] for n in range(len(halves))])
     metrics = ranking_metrics(top, _truth(inter, test, users), inter.n_items, K)
+    metrics.update(baseline.result())
+    return metrics, tops[-1]
+
+
+def _baseline_metrics(inter: Interactions, before_test: np.ndarray, test: np.ndarray, users: np.ndarray) -> dict:
+    """The popularity baseline's test metrics, named ``baseline_*``."""
+    if not len(users):
+        return {}
     baseline = Popularity(inter.n_items, {}).set_counts(popularity_counts(inter, before_test, "all"))
-    for name, value in score_split(inter, baseline, before_test, test, users, None, seen).items():
-        if name != "n_eval_users":
-            metrics[f"baseline_{name}"] = value
-    return metrics
+    found = score_split(inter, baseline, before_test, test, users, None)
+    return {f"baseline_{name}": value for name, value in found.items() if name != "n_eval_users"}
 
 
 def _chunk_top(model: Model, history: sp.csr_matrix, users: np.ndarray, seen: sp.csr_matrix) -> np.ndarray:
