@@ -250,9 +250,10 @@ def select(
             progress.log(f"{scored.describe()}: validation NDCG@{K} {scored.ndcg:.4f}")
 
     # Two jobs at a time: fits and scorings release the GIL. EASE's shared system is made first while the
-    # other thread scores popularity; then the slowest candidates start first so that the cheap ones fill the
-    # other core. BLAS keeps one thread per search thread (the limit is process-wide), and progress is
-    # reported from this thread only.
+    # other thread scores the popularity baseline and candidates; the other candidates then start slowest
+    # first. BLAS keeps one thread per search thread (the limit is process-wide; a second BLAS thread
+    # busy-waits after each call and slows the other job). OpenBLAS runs one LAPACK call at a time, so the
+    # two λs' inversions queue, each beside the other's scoring. Progress is reported from this thread only.
     with (
         threadpool_limits(1, "blas"),
         ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="recommender-search") as pool,
