@@ -10,11 +10,11 @@ from scipy import sparse
 from tests.kinds.bot.conftest import Quiet, utterance_data
 
 from aiflywheel.errors import KindFailed
-from aiflywheel.kinds.bot import BotKind
+from aiflywheel.kinds.bot import BotKind, nlu
 from aiflywheel.kinds.bot.definition import load_definition
 from aiflywheel.kinds.bot.example import demo_definition
 from aiflywheel.kinds.bot.kind import utterances
-from aiflywheel.kinds.bot.nlu import LEXICONS, IntentClassifier, Lexicon, _vectorizer
+from aiflywheel.kinds.bot.nlu import LEXICONS, IntentClassifier, Lexicon, LinearHead, _vectorizer
 from aiflywheel.kinds.components.embeddings import text_embedder
 
 
@@ -31,11 +31,15 @@ def test_a_saved_classifier_ranks_as_the_trained_one_and_an_old_file_is_refused(
     texts, intents = utterances(load_definition(demo_definition()))
     classifier = IntentClassifier(text_embedder().embed).fit(texts, intents)
     assert 0.01 < classifier.temperature_ < 10  # calibrated on out-of-fold margins, within its bounds
+    assert 0.01 < classifier.lexical_temperature_ < 10
+    assert classifier.lexical_temperature_ != nlu.DEFAULT_LEXICAL_TEMPERATURE  # calibrated too, not the default
     assert classifier.cross_validated_accuracy_ > 0.8
     questions = ["can i get two burgers", "when do you close", "what is the capital of peru"]
     classifier.save(tmp_path)
     loaded = IntentClassifier.load(tmp_path, text_embedder().embed)
     assert loaded.rank(questions) == classifier.rank(questions)
+    assert loaded.lexical_temperature_ == classifier.lexical_temperature_
+    np.testing.assert_array_equal(loaded.head_.lexical_weights, classifier.head_.lexical_weights)
     assert [answer.intent for answer in loaded.rank(questions)] == ["order_food", "opening_hours", None]
 
     settings = json.loads((tmp_path / "classifier.json").read_text())
@@ -43,6 +47,40 @@ def test_a_saved_classifier_ranks_as_the_trained_one_and_an_old_file_is_refused(
     (tmp_path / "classifier.json").write_text(json.dumps(settings))
     with pytest.raises(KindFailed, match="older Flywheel .* create or retrain the bot again"):
         IntentClassifier.load(tmp_path, text_embedder().embed)
+
+
+def test_the_lexical_head_takes_its_share_and_a_file_without_it_still_loads(tmp_path, monkeypatch):
+    texts, intents = utterances(load_definition(demo_definition()))
+    classifier = IntentClassifier(text_embedder().embed).fit(texts, intents)
+    head = classifier.head_
+    assert head.lexical_weights.shape == (head.lexicon.width, len(head.classes))
+    questions = ["can i get two burgers", "when do you close", "is my pizza on its way"]
+    blended = classifier.rank(questions)
+
+    # A file written before the lexical head existed (format 2): read, and ranked by the stacked head alone.
+    classifier.save(tmp_path)
+    with np.load(tmp_path / "classifier.npz") as arrays:
+        older = {name: arrays[name] for name in arrays.files if not name.startswith("lexical_")}
+    np.savez_compressed(tmp_path / "classifier.npz", **older)
+    settings = json.loads((tmp_path / "classifier.json").read_text())
+    settings["format"] = 2
+    del settings["lexical_temperature"]
+    (tmp_path / "classifier.json").write_text(json.dumps(settings))
+    loaded = IntentClassifier.load(tmp_path, text_embedder().embed)
+    assert loaded.head_.lexical_weights is None
+    monkeypatch.setattr(nlu, "LEXICAL_WEIGHT", 0.0)
+    alone = classifier.rank(questions)
+    assert loaded.rank(questions) == alone
+    assert [answer.ranking for answer in alone] != [answer.ranking for answer in blended]  # the share is used
+    assert [answer.intent for answer in alone] == [answer.intent for answer in blended]
+
+
+def test_an_empty_vocabulary_leaves_the_stacked_head_alone():
+    vectors = text_embedder().embed(["a", "b"])
+    head = LinearHead.fit(["a", "b"], np.array(["first", "second"]), vectors, 0.5)  # no word or 2-char n-gram twice
+    assert head.lexicon.width == 0 and head.lexical_weights is None
+    stacked, lexical = head.margins(["a"], vectors[:1])
+    assert lexical is None and stacked.shape == (1, 2) and stacked[0, 0] > stacked[0, 1]
 
 
 OUT_OF_SCOPE = [  # questions a food-ordering bot has no intent for: they only place the threshold

@@ -5,8 +5,10 @@ Why these pieces:
 - MiniLM embeddings carry meaning across paraphrases; TF-IDF word 1–2-grams and
   character 2–5-grams carry the exact words (and their misspellings) that separate
   near-identical intents ("freeze my card" vs "card blocked"). Stacked, one linear
-  support-vector head uses both.
-- The head's margins become probabilities through a temperature calibrated on
+  support-vector head uses both. A second linear head on the TF-IDF part alone takes
+  ``LEXICAL_WEIGHT`` of the heads' probability: in the stacked head the embedding
+  dominates, and the words' own verdict, blended in, corrects some of its near misses.
+- Each head's margins become probabilities through a temperature calibrated on
   out-of-fold margins (the one that minimises their log loss), so ``confidence`` means
   what it says without a second model.
 - The five nearest training utterances vote (weighted by their similarity) and the vote
@@ -48,13 +50,16 @@ from aiflywheel.errors import KindFailed
 
 Embed = Callable[[list[str]], np.ndarray]
 
-FORMAT = 2  # classifier.json's layout; 1 was a logistic regression on word n-grams only
+FORMAT = 3  # classifier.json's layout; 2 had no lexical head (still read); 1 was a logistic regression on words
+READABLE_FORMATS = (2, FORMAT)
 EMBEDDING_WEIGHT = 2.0  # scale of the unit embedding against the unit TF-IDF rows
 NEIGHBOUR_WEIGHT = 0.5  # share of nearest-neighbour similarity in the out-of-scope score
 VOTE_WEIGHT = 0.3  # share of the nearest utterances' vote in the intent probability
+LEXICAL_WEIGHT = 0.1  # share of the lexical-only head in the heads' probability (the stacked head has the rest)
 VOTERS = 5  # how many nearest training utterances vote
 VOTE_SHARPNESS = 0.05  # a voter's weight is exp((similarity - 1) / this): the closest count most
 DEFAULT_TEMPERATURE = 0.2  # when there is too little data to calibrate (the value Banking77 calibrates to)
+DEFAULT_LEXICAL_TEMPERATURE = 0.15  # the lexical head's (Banking77 calibrates it to 0.144-0.148)
 FEW = 8  # up to this many utterances are compared with the training vectors on one BLAS thread
 FEW_OUT_OF_SCOPE = 20  # fewer out-of-scope examples than this place no threshold: the in-scope quantile does
 QUERY_BLOCK = 256  # utterances compared with the training vectors at once (bounds the similarity matrix)
@@ -127,30 +132,37 @@ class Lexicon:
 
 @dataclass(frozen=True)
 class LinearHead:
-    """One fitted linear support-vector head: margins of every intent from TF-IDF and embedding features."""
+    """Fitted linear support-vector heads: margins of every intent from TF-IDF and embedding features stacked,
+    and from the TF-IDF features alone (``lexical_weights``; None in files written before it existed)."""
 
     lexicon: Lexicon
     weights: np.ndarray  # features x intents, float32, contiguous: a turn's products read it row by row
     intercept: np.ndarray
     classes: np.ndarray
+    lexical_weights: np.ndarray | None = None  # TF-IDF features x intents, float32
+    lexical_intercept: np.ndarray | None = None
 
     @classmethod
     def fit(cls, texts: Sequence[str], labels: np.ndarray, vectors: np.ndarray, regularization: float) -> LinearHead:
         lexicon = Lexicon.fit(texts)
-        features = sparse.hstack([lexicon.transform(texts), sparse.csr_matrix(vectors * EMBEDDING_WEIGHT)]).tocsr()
-        model = LinearSVC(C=regularization, random_state=0).fit(features, labels)
-        coef, intercept = model.coef_, model.intercept_
-        if len(model.classes_) == 2:  # one margin for the second class: split it symmetrically over both
-            coef, intercept = np.vstack([-coef, coef]) / 2, np.concatenate([-intercept, intercept]) / 2
-        weights = np.ascontiguousarray(coef.T, dtype=np.float32)
-        return cls(lexicon, weights, intercept.astype(np.float32), model.classes_.astype(str))
+        lexical = lexicon.transform(texts)
+        features = sparse.hstack([lexical, sparse.csr_matrix(vectors * EMBEDDING_WEIGHT)]).tocsr()
+        weights, intercept, classes = _linear_svm(features, labels, regularization)
+        lexical_weights = lexical_intercept = None
+        if lexicon.width:  # an empty vocabulary (too few texts) leaves the stacked head alone
+            lexical_weights, lexical_intercept, _ = _linear_svm(lexical, labels, regularization)
+        return cls(lexicon, weights, intercept, classes, lexical_weights, lexical_intercept)
 
-    def margins(self, texts: Sequence[str], vectors: np.ndarray) -> np.ndarray:
+    def margins(self, texts: Sequence[str], vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The stacked head's margins and the lexical head's (None without one)."""
         width = self.lexicon.width
         # float32 like the weights: a float64 row would make scipy copy the whole weight block up to float64
         # for every product (tens of megabytes, most of a turn's time with 150 intents).
-        lexical = self.lexicon.transform(texts).astype(np.float32) @ self.weights[:width]
-        return np.asarray(lexical + (vectors * EMBEDDING_WEIGHT) @ self.weights[width:] + self.intercept)
+        rows = self.lexicon.transform(texts).astype(np.float32)
+        stacked = np.asarray(rows @ self.weights[:width] + (vectors * EMBEDDING_WEIGHT) @ self.weights[width:])
+        if self.lexical_weights is None:
+            return stacked + self.intercept, None
+        return stacked + self.intercept, np.asarray(rows @ self.lexical_weights) + self.lexical_intercept
 
 
 class IntentClassifier:
@@ -171,6 +183,7 @@ class IntentClassifier:
         self.folds = folds
         self.threshold_: float = 0.0
         self.temperature_: float = DEFAULT_TEMPERATURE
+        self.lexical_temperature_: float = DEFAULT_LEXICAL_TEMPERATURE
         self.cross_validated_accuracy_: float | None = None  # out-of-fold, before rejection
         self.cross_validated_rejection_: float | None = None  # out-of-fold in-scope share rejected
         self.out_of_scope_rejected_: float | None = None  # share of the out-of-scope examples rejected
@@ -238,6 +251,11 @@ class IntentClassifier:
             train_vectors=self.train_vectors_,
             train_labels=self.train_labels_,
             **idfs,
+            **(
+                {}
+                if head.lexical_weights is None
+                else {"lexical_weights": head.lexical_weights, "lexical_intercept": head.lexical_intercept}
+            ),
         )
         settings = {
             "format": FORMAT,
@@ -245,6 +263,7 @@ class IntentClassifier:
             "vocabularies": head.lexicon.vocabularies,
             "threshold": self.threshold_,
             "temperature": self.temperature_,
+            "lexical_temperature": self.lexical_temperature_,
             "in_scope_rejection": self.in_scope_rejection,
             "out_of_scope_recall": self.out_of_scope_recall,
             "regularization": self.regularization,
@@ -258,7 +277,7 @@ class IntentClassifier:
     @classmethod
     def load(cls, folder: Path, embed: Embed) -> IntentClassifier:
         settings = json.loads((folder / "classifier.json").read_text(encoding="utf-8"))
-        if settings.get("format") != FORMAT:
+        if settings.get("format") not in READABLE_FORMATS:
             raise KindFailed(
                 f"the bot in {folder} was trained by an older Flywheel (classifier format "
                 f"{settings.get('format', 1)}, this one reads {FORMAT}): create or retrain the bot again"
@@ -273,11 +292,15 @@ class IntentClassifier:
         with np.load(folder / "classifier.npz", allow_pickle=False) as arrays:
             idfs = [arrays[f"idf_{number}"] for number in range(len(settings["lexicons"]))]
             lexicon = Lexicon(settings["lexicons"], settings["vocabularies"], idfs)
-            classifier.head_ = LinearHead(lexicon, arrays["weights"], arrays["intercept"], arrays["classes"])
+            lexical = [
+                arrays[name] if name in arrays.files else None for name in ("lexical_weights", "lexical_intercept")
+            ]
+            classifier.head_ = LinearHead(lexicon, arrays["weights"], arrays["intercept"], arrays["classes"], *lexical)
             classifier.train_vectors_ = arrays["train_vectors"]
             classifier.train_labels_ = arrays["train_labels"]
         classifier.threshold_ = settings["threshold"]
         classifier.temperature_ = settings["temperature"]
+        classifier.lexical_temperature_ = settings.get("lexical_temperature", DEFAULT_LEXICAL_TEMPERATURE)
         classifier.cross_validated_accuracy_ = settings["cross_validated_accuracy"]
         classifier.cross_validated_rejection_ = settings["cross_validated_rejection"]
         classifier.out_of_scope_rejected_ = settings.get("out_of_scope_rejected")
@@ -285,7 +308,7 @@ class IntentClassifier:
 
     def _probabilities(self, texts: list[str], vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each text's intent probabilities (head and vote blended) and its similarity to the nearest utterance."""
-        margins = self.head_.margins(texts, vectors)
+        stacked, lexical = self.head_.margins(texts, vectors)
         if len(texts) <= FEW:
             # A turn's one row against the training vectors is bound by memory, not arithmetic: a second BLAS
             # thread only spins (with 15,000 utterances, 8 ms of CPU instead of 2).
@@ -294,15 +317,16 @@ class IntentClassifier:
         else:
             similarity = vectors @ self.train_vectors_.T
         votes = _votes(similarity, self.train_labels_, len(self.head_.classes))
-        return _blend_vote(_softmax(margins / self.temperature_), votes), similarity.max(axis=1)
+        probabilities = _blend_heads(stacked, lexical, self.temperature_, self.lexical_temperature_)
+        return _blend_vote(probabilities, votes), similarity.max(axis=1)
 
     def _calibrate(
         self, texts: list[str], labels: np.ndarray, vectors: np.ndarray, outside: tuple[list[str], np.ndarray | None]
     ) -> None:
         """Temperature and threshold from out-of-fold predictions of the training utterances.
 
-        The temperature is the one under which the held-out margins' probabilities have the
-        least log loss. The threshold is the score quantile that rejects
+        Each head's temperature is the one under which its held-out margins' probabilities
+        have the least log loss. The threshold is the score quantile that rejects
         ``in_scope_rejection`` of the held-out utterances or, given enough out-of-scope
         examples, the lowest score that rejects ``out_of_scope_recall`` of them. Those are
         scored by the final model: it never trains on them, and fold heads (fitted on part
@@ -323,6 +347,8 @@ class IntentClassifier:
             self.threshold_ = 0.0
             return
         margins = np.zeros((len(rows), len(classes)))
+        lexical_margins = np.full((len(rows), len(classes)), -np.inf)
+        every_fold_lexical = self.head_.lexical_weights is not None
         votes = np.zeros((len(rows), len(classes)))
         nearest = np.zeros(len(rows))
         splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
@@ -331,14 +357,24 @@ class IntentClassifier:
             fit_texts = [texts[i] for i in fit_rows]
             head = LinearHead.fit(fit_texts, labels[fit_rows], vectors[fit_rows], self.regularization)
             columns = np.searchsorted(classes, head.classes)  # every intent is in every fold; mapped to be sure
+            stacked, lexical = head.margins([texts[i] for i in held_rows], vectors[held_rows])
             margins[held_part] = -np.inf
-            margins[np.ix_(held_part, columns)] = head.margins([texts[i] for i in held_rows], vectors[held_rows])
+            margins[np.ix_(held_part, columns)] = stacked
+            if lexical is None:  # this fold's vocabulary came out empty: calibrate the stacked head alone
+                every_fold_lexical = False
+            else:
+                lexical_margins[np.ix_(held_part, columns)] = lexical
             similarity = vectors[held_rows] @ vectors[fit_rows].T
             votes[held_part] = _votes(similarity, np.searchsorted(classes, labels[fit_rows]), len(classes))
             nearest[held_part] = similarity.max(axis=1)
         truth = np.searchsorted(classes, labels[rows])
         self.temperature_ = _temperature(margins, truth)
-        probabilities = _blend_vote(_softmax(margins / self.temperature_), votes)
+        if every_fold_lexical:
+            self.lexical_temperature_ = _temperature(lexical_margins, truth)
+        else:
+            lexical_margins = None
+        probabilities = _blend_heads(margins, lexical_margins, self.temperature_, self.lexical_temperature_)
+        probabilities = _blend_vote(probabilities, votes)
         scores = _blend(probabilities.max(axis=1), nearest)
         outside_texts, outside_vectors = outside
         if len(outside_texts) >= FEW_OUT_OF_SCOPE:
@@ -356,6 +392,15 @@ class IntentClassifier:
 @lru_cache(maxsize=1)
 def _blas() -> ThreadpoolController:
     return ThreadpoolController()  # finding the BLAS libraries takes milliseconds: once per process
+
+
+def _linear_svm(features: sparse.csr_matrix, labels: np.ndarray, regularization: float):
+    """One-vs-rest linear SVM: (features x intents float32 weights, intercepts, intents)."""
+    model = LinearSVC(C=regularization, random_state=0).fit(features, labels)
+    coef, intercept = model.coef_, model.intercept_
+    if len(model.classes_) == 2:  # one margin for the second class: split it symmetrically over both
+        coef, intercept = np.vstack([-coef, coef]) / 2, np.concatenate([-intercept, intercept]) / 2
+    return np.ascontiguousarray(coef.T, dtype=np.float32), intercept.astype(np.float32), model.classes_.astype(str)
 
 
 def _vectorizer(settings: dict) -> TfidfVectorizer:
@@ -390,6 +435,14 @@ def _votes(similarity: np.ndarray, labels: np.ndarray, intents: int) -> np.ndarr
     votes = np.zeros((len(similarity), intents))
     np.add.at(votes, (np.broadcast_to(rows, nearest.shape), labels[nearest]), weights)
     return votes / np.maximum(votes.sum(axis=1, keepdims=True), 1e-12)
+
+
+def _blend_heads(stacked, lexical, temperature: float, lexical_temperature: float) -> np.ndarray:
+    """The stacked head's probabilities with ``LEXICAL_WEIGHT`` of the lexical head's (when there is one)."""
+    probabilities = _softmax(stacked / temperature)
+    if lexical is None:
+        return probabilities
+    return (1.0 - LEXICAL_WEIGHT) * probabilities + LEXICAL_WEIGHT * _softmax(lexical / lexical_temperature)
 
 
 def _blend_vote(probabilities: np.ndarray, votes: np.ndarray) -> np.ndarray:
