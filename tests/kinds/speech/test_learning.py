@@ -78,15 +78,29 @@ def test_whisper_base_identifies_the_language_on_the_one_encoder_pass_it_decodes
     tmp_path_factory, lj_clips, monkeypatch
 ):
     from faster_whisper import WhisperModel
+    from faster_whisper.feature_extractor import FeatureExtractor
 
-    passes = []
-    encode = WhisperModel.encode
+    passes, mel_passes, blas_threads = [], [], []
+    encode, extract = WhisperModel.encode, FeatureExtractor.__call__
+
+    def counted_extract(extractor, *args, **kwargs):
+        from threadpoolctl import threadpool_info
+
+        mel_passes.append(1)
+        blas_threads.extend(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas")
+        return extract(extractor, *args, **kwargs)
+
     monkeypatch.setattr(WhisperModel, "encode", lambda model, features: passes.append(1) or encode(model, features))
+    monkeypatch.setattr(FeatureExtractor, "__call__", counted_extract)
     predictor = AsrPredictor(AsrParams(model="base"), tmp_path_factory.getbasetemp())
     clip = min(lj_clips, key=lambda c: c.seconds)
     for word_timestamps in (False, True):
         passes.clear()
+        mel_passes.clear()
         answer = predictor.transcribe(decode(clip.path.read_bytes(), 16000, 60), word_timestamps=word_timestamps)
         assert answer["language"] == "en" and answer["language_probability"] > 0.5
         assert "opaque" in answer["text"].lower()
         assert len(passes) == 1  # faster-whisper alone encodes a short clip twice: to identify, then to decode
+        assert len(mel_passes) == 1  # and computes its log-mel features twice
+    assert set(blas_threads) == {1}  # a second BLAS thread would busy-wait beside the encoder
+    assert predictor._model.feature_extractor._last is None  # nothing of the clip is kept after it

@@ -11,6 +11,7 @@ Whisper's ``hotwords`` (a prompt that biases decoding towards those spellings).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -123,6 +124,10 @@ def _whisper(folder: Path, threads: int):
     class SharedEncoderWhisper(WhisperModel):
         _last: tuple[np.ndarray, Any] | None = None
 
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.feature_extractor = _MelOncePerWaveform(self.feature_extractor)
+
         def encode(self, features: np.ndarray):
             if self._last is not None and np.array_equal(self._last[0], features):
                 return self._last[1]
@@ -132,8 +137,45 @@ def _whisper(folder: Path, threads: int):
 
         def forget(self) -> None:
             self._last = None
+            self.feature_extractor.forget()
 
     return SharedEncoderWhisper(str(folder), device="cpu", compute_type="int8", cpu_threads=threads)
+
+
+class _MelOncePerWaveform:
+    """faster-whisper's log-mel feature extractor, computed once per waveform and on one BLAS thread.
+
+    The predictor computes a clip's features to identify its language, then ``transcribe`` computes
+    them again from the same array: the second call returns the first's result. One BLAS thread
+    because the extractor's only matrix product (80 mel filters by the spectrogram) is small, and
+    OpenBLAS's second thread, woken for it, then busy-waits for about 0.1 CPU second — on two
+    cores, while the encoder or decoder wants both (measured in docs/benchmarks.md).
+    """
+
+    def __init__(self, extractor):
+        self._extractor = extractor
+        self._last: tuple[np.ndarray, tuple, np.ndarray] | None = None
+
+    def __getattr__(self, name: str):
+        return getattr(self._extractor, name)  # sampling_rate, nb_max_frames, time_per_frame, ...
+
+    def __call__(self, waveform: np.ndarray, padding: int = 160, chunk_length: int | None = None) -> np.ndarray:
+        if self._last is not None and self._last[0] is waveform and self._last[1] == (padding, chunk_length):
+            return self._last[2]
+        with _blas().limit(limits=1, user_api="blas"):
+            features = self._extractor(waveform, padding=padding, chunk_length=chunk_length)
+        self._last = (waveform, (padding, chunk_length), features)
+        return features
+
+    def forget(self) -> None:
+        self._last = None
+
+
+@functools.cache
+def _blas():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()  # finding the loaded BLAS libraries takes milliseconds: once per process
 
 
 class AsrPredictor:
@@ -235,11 +277,12 @@ class AsrPredictor:
 
     def _segments(self, sound: audio.Audio, word_timestamps: bool, vad: bool):
         """Decoded segments (a generator) and the language with its probability; call under the lock."""
-        samples = sound.samples.astype(np.float32) / 32768.0
+        samples = np.multiply(sound.samples, 1 / 32768, dtype=np.float32)  # one array, not two
         language, probability = self.language, 1.0
         if language is None and not vad:
             # The frames faster-whisper's decoding encodes first (all but the extractor's trailing padding
-            # frame): identified on them, the encoder output is reused by the first window's decoding.
+            # frame): identified on them, the encoder output is reused by the first window's decoding, and
+            # the features themselves by transcribe (the same array, see _MelOncePerWaveform).
             frames = self._model.feature_extractor(samples)[..., :-1]
             language, probability, _ = self._model.detect_language(features=frames)
         # Without word timings, Whisper's timestamp tokens are not decoded at all: fewer errors on the LJ Speech
