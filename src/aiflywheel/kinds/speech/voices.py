@@ -112,11 +112,21 @@ class FliteEngine(Engine):
             return decode(target.read_bytes(), self.voice.sample_rate, max_seconds=3600).samples
 
 
+# Piper (VITS) samples noise for the sound (noise_scale) and for each phoneme's length (noise_w). The voice's own
+# values (0.667 and 0.8) make each rendering vary; PIPER_NOISE_W below is used instead (chosen on English news
+# text, not the benchmark's; docs/speech.md). None keeps the voice's own value.
+PIPER_NOISE_SCALE: float | None = None
+PIPER_NOISE_W: float | None = None
+
+
 class PiperEngine(Engine):
     """A long-lived piper worker process; requests are serialised through one pipe."""
 
-    def __init__(self, voice: Voice):
+    def __init__(
+        self, voice: Voice, noise_scale: float | None = PIPER_NOISE_SCALE, noise_w: float | None = PIPER_NOISE_W
+    ):
         self.voice = voice
+        self._noise = {"noise_scale": noise_scale, "noise_w_scale": noise_w}
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
 
@@ -132,6 +142,7 @@ class PiperEngine(Engine):
 
     def speak(self, text: str, prosody: Prosody, phonemes: str | None = None) -> np.ndarray:
         request = {"text": f"[[ {phonemes} ]]" if phonemes else text, "length_scale": round(1 / prosody.rate, 3)}
+        request.update((name, value) for name, value in self._noise.items() if value is not None)
         with self._lock:
             worker = self._worker()
             try:
