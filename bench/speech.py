@@ -18,6 +18,9 @@ Run: ``.venv/bin/python bench/speech.py`` (needs ``pip install -e '.[test,bench-
   first run (money, times, dates, abbreviations, symbols). Real-time factor = synthesis
   seconds / seconds of speech; intelligibility = WER of our ``asr`` on the voice's audio
   against the text, with text normalisation on, and off (the engine gets the raw text).
+- **Stages** (``--part asr-stages``): the default asr's CPU seconds per audio second in each
+  CTranslate2 call (encoder, language identification, decoding, word alignment) and in the mel
+  features, on the 40 clips: where the time goes, measured the way a busy machine distorts least.
 - **Memory**: resident memory added by loading ``tts`` (neural voice, its worker process
   included) and ``asr`` together and using each once.
 """
@@ -166,6 +169,48 @@ def bench_tts(limit: int | None, asr: AsrPredictor) -> list[dict]:
     return results
 
 
+class _StageClock:
+    """CPU seconds (all threads, ``time.process_time``) spent in each call of an object, by method name."""
+
+    def __init__(self, inner, names: tuple[str, ...], spent: dict[str, float], prefix: str = ""):
+        self._inner, self._names, self._spent, self._prefix = inner, names, spent, prefix
+
+    def __getattr__(self, name: str):
+        found = getattr(self._inner, name)
+        if name not in self._names:
+            return found
+
+        def timed(*args, **kwargs):
+            began = time.process_time()
+            try:
+                return found(*args, **kwargs)
+            finally:
+                key = (self._prefix + ("" if name == "__call__" else name)).strip()
+                self._spent[key] = self._spent.get(key, 0.0) + time.process_time() - began
+
+        return timed
+
+    def __call__(self, *args, **kwargs):
+        return self.__getattr__("__call__")(*args, **kwargs)
+
+
+def bench_asr_stages(limit: int | None) -> tuple[dict[str, float], float, float]:
+    """Where the default asr (base, word timings) spends its CPU time: per CTranslate2 call and the mel features."""
+    clips = [audio.decode((DATA / r["file"]).read_bytes(), 16000, 60) for r in lj_rows(limit)]
+    predictor = AsrPredictor(AsrParams(), CACHE)
+    whisper = predictor._model
+    spent: dict[str, float] = {}
+    calls = ("encode", "detect_language", "generate", "align")
+    whisper.model = _StageClock(whisper.model, calls, spent, "CTranslate2 ")
+    whisper.feature_extractor = _StageClock(whisper.feature_extractor, ("__call__",), spent, "mel features")
+    predictor.transcribe(clips[0])  # warm-up, not counted
+    spent.clear()
+    began = time.process_time()
+    for sound in clips:
+        predictor.transcribe(sound)
+    return spent, time.process_time() - began, sum(sound.seconds for sound in clips)
+
+
 def bench_memory() -> dict:
     before = rss_mb(os.getpid())
     tts = TtsPredictor(TtsParams(voice="joe"))
@@ -181,10 +226,13 @@ def bench_memory() -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--part", choices=("all", "asr", "tts"), default="all")
+    parser.add_argument("--part", choices=("all", "asr", "tts", "asr-stages"), default="all")
     arguments = parser.parse_args()
     limit = 10 if arguments.quick else None
     print(f"cores: {os.cpu_count()}, load average at start: {os.getloadavg()[0]:.1f}")
+    if arguments.part == "asr-stages":
+        print_asr_stages(limit)
+        return
     memory = bench_memory()  # first, before anything else is loaded in this process
     if arguments.part in ("all", "asr"):
         print_asr(limit)
@@ -200,6 +248,15 @@ def print_asr(limit: int | None) -> None:
     for row in bench_asr(limit):
         print(f"{row['system']:58} {row['wer']:7.2%} {row['rtf_median']:11.3f} {row['rtf_total']:10.3f} "
               f"{row['cpu_per_audio_second']:14.3f}")  # fmt: skip
+
+
+def print_asr_stages(limit: int | None) -> None:
+    spent, total, seconds = bench_asr_stages(limit)
+    print("\nasr default (Whisper base, word timings): CPU seconds per audio second, by stage")
+    for stage, cpu in sorted(spent.items(), key=lambda item: -item[1]):
+        print(f"{stage:40} {cpu / seconds:8.4f}")
+    print(f"{'everything else (Python, faster-whisper)':40} {(total - sum(spent.values())) / seconds:8.4f}")
+    print(f"{'total':40} {total / seconds:8.4f}")
 
 
 def print_tts(limit: int | None) -> None:

@@ -15,6 +15,7 @@ from aiflywheel.kernel.keys import Keys
 from aiflywheel.kernel.kinds import KindRegistry
 from aiflywheel.kernel.platform import Platform
 from aiflywheel.kernel.serving import Serving
+from aiflywheel.kinds.speech.asr import AsrParams, AsrPredictor
 from aiflywheel.settings import Settings
 
 
@@ -65,3 +66,9 @@ def lj_clips(shared_data) -> list[Clip]:
     with open(folder / "transcripts.tsv", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
     return [Clip(folder / row["file"], row["transcript"], float(row["duration_s"])) for row in rows]
+
+
+@pytest.fixture(scope="session")
+def whisper_base(tmp_path_factory) -> AsrPredictor:
+    """The default recogniser (Whisper base), loaded once for the tests that call the predictor directly."""
+    return AsrPredictor(AsrParams(model="base"), tmp_path_factory.mktemp("asr-cache"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import jiwer
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -9,9 +11,10 @@ import pytest
 from aiflywheel.errors import InvalidInput
 from aiflywheel.kernel.ingest import ingest
 from aiflywheel.kernel.kinds import FeedbackRecord, TrainingData
+from aiflywheel.kinds.components.scoring import words_for_scoring
 from aiflywheel.kinds.speech import AsrKind, TtsKind
-from aiflywheel.kinds.speech.asr import AsrParams, AsrPredictor
-from aiflywheel.kinds.speech.audio import decode
+from aiflywheel.kinds.speech.asr import AsrParams
+from aiflywheel.kinds.speech.audio import Audio, decode
 
 
 class Progress:
@@ -74,19 +77,58 @@ def test_tiny_en_refuses_another_language():
         AsrParams(model="tiny.en", language="de")
 
 
-def test_whisper_base_identifies_the_language_on_the_one_encoder_pass_it_decodes(
-    tmp_path_factory, lj_clips, monkeypatch
-):
+def test_whisper_base_identifies_the_language_on_the_one_encoder_pass_it_decodes(whisper_base, lj_clips, monkeypatch):
     from faster_whisper import WhisperModel
+    from faster_whisper.feature_extractor import FeatureExtractor
 
-    passes = []
-    encode = WhisperModel.encode
+    passes, mel_passes, blas_threads = [], [], []
+    encode, extract = WhisperModel.encode, FeatureExtractor.__call__
+
+    def counted_extract(extractor, *args, **kwargs):
+        from threadpoolctl import threadpool_info
+
+        mel_passes.append(1)
+        numpy_blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas" and "numpy" in pool["filepath"]]
+        blas_threads.extend(pool["num_threads"] for pool in numpy_blas)  # the BLAS the mel product runs on
+        return extract(extractor, *args, **kwargs)
+
     monkeypatch.setattr(WhisperModel, "encode", lambda model, features: passes.append(1) or encode(model, features))
-    predictor = AsrPredictor(AsrParams(model="base"), tmp_path_factory.getbasetemp())
+    monkeypatch.setattr(FeatureExtractor, "__call__", counted_extract)
+    predictor = whisper_base
     clip = min(lj_clips, key=lambda c: c.seconds)
     for word_timestamps in (False, True):
         passes.clear()
+        mel_passes.clear()
         answer = predictor.transcribe(decode(clip.path.read_bytes(), 16000, 60), word_timestamps=word_timestamps)
         assert answer["language"] == "en" and answer["language_probability"] > 0.5
         assert "opaque" in answer["text"].lower()
         assert len(passes) == 1  # faster-whisper alone encodes a short clip twice: to identify, then to decode
+        assert len(mel_passes) == 1  # and computes its log-mel features twice
+    assert set(blas_threads) == {1}  # numpy's second BLAS thread would busy-wait beside the encoder
+    assert predictor._model.feature_extractor._last is None  # nothing of the clip is kept after it
+
+
+def test_word_timings_leave_a_short_clips_transcript_as_text_only_decoding_gives_it(whisper_base, lj_clips):
+    # LJ002-0100 ("...the tap kept by the jailer..."): decoded with Whisper's timestamp tokens, base wrote "jaler".
+    clip = next(c for c in lj_clips if c.path.name == "LJ002-0100.wav")
+    sound = decode(clip.path.read_bytes(), 16000, 60)
+    timed, text_only = whisper_base.transcribe(sound), whisper_base.transcribe(sound, word_timestamps=False)
+    assert timed["text"] == text_only["text"] and "jailer" in timed["text"]
+    words = timed["words"]
+    assert " ".join(w["word"] for w in words) == timed["text"]
+    assert all(w["start_ms"] <= w["end_ms"] for w in words) and all(0 <= w["confidence"] <= 1 for w in words)
+    assert [w["start_ms"] for w in words] == sorted(w["start_ms"] for w in words)
+    assert 0 < words[-1]["end_ms"] <= timed["duration_ms"]
+
+
+def test_audio_longer_than_one_window_is_timed_across_windows(whisper_base, lj_clips):
+    clips = sorted(lj_clips, key=lambda c: c.seconds)[:9]  # 34 s with the pauses: two 30-s windows
+    pause = np.zeros(8000, dtype=np.int16)
+    samples = np.concatenate([part for c in clips for part in (decode(c.path.read_bytes(), 16000, 60).samples, pause)])
+    answer = whisper_base.transcribe(Audio(samples, 16000))
+    assert answer["duration_ms"] > 30_000
+    reference = " ".join(words_for_scoring(" ".join(c.transcript for c in clips)))
+    assert jiwer.wer(reference, " ".join(words_for_scoring(answer["text"]))) < 0.15
+    words = answer["words"]
+    assert [w["start_ms"] for w in words] == sorted(w["start_ms"] for w in words)
+    assert words[-1]["end_ms"] > 30_000 and words[-1]["end_ms"] <= answer["duration_ms"] + 100

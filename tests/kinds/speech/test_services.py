@@ -7,6 +7,7 @@ import io
 
 import av
 import jiwer
+import numpy as np
 import pytest
 
 from aiflywheel.kinds.components.scoring import words_for_scoring
@@ -212,3 +213,18 @@ def test_live_transcription_refuses_bad_starts(speech_world, first, words):
         socket.send_json(first)
         answer = socket.receive_json()
     assert answer["type"] == "error" and words in (answer["code"] + answer["message"])
+
+
+def test_the_neural_voices_noise_settings_reach_its_worker():
+    from aiflywheel.kinds.speech.ssml import Prosody
+    from aiflywheel.kinds.speech.voices import VOICES, PiperEngine
+
+    text = "The package weighs three kilograms."
+    steady, sampled = PiperEngine(VOICES["joe"], noise_scale=0.0, noise_w=0.0), PiperEngine(VOICES["joe"], None, None)
+    try:
+        first, second = (steady.speak(text, Prosody()) for _ in range(2))
+        assert len(first) > 10_000 and np.array_equal(first, second)  # without noise, the same sound every time
+        assert not np.array_equal(*(sampled.speak(text, Prosody()) for _ in range(2)))  # the voice's own noise
+    finally:
+        steady.close()
+        sampled.close()

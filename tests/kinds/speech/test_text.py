@@ -37,6 +37,33 @@ from aiflywheel.kinds.speech.ssml import Pause, Prosody, Speech
         ("See you at 10:15 a.m. on Friday.", "See you at ten fifteen a m on Friday."),
         ("Come at 6 p.m. Then we eat at 7 pm.", "Come at six p m. Then we eat at seven p m."),
         ("From 930am to 1015 PM.", "From nine thirty a m to ten fifteen p m."),
+        (
+            "It cost $1.6bn, not €100m or $2.5 million.",
+            "It cost one point six billion dollars, not one hundred million euros or two point five million dollars.",
+        ),
+        ("In his 40s, back in the '80s.", "In his forties, back in the eighties."),
+        (
+            "They won 5-2; 70-90% agree; from 1959-2022.",
+            "They won five to two; seventy to ninety percent agree; from nineteen fifty-nine to twenty twenty-two.",
+        ),
+        (
+            "Add 1/2 cup, then 2 3/4 cups; open 24/7.",
+            "Add one half cup, then two and three quarters cups; open twenty-four seven.",
+        ),
+        ("On 5/11/1648 it was 12/5.", "On five slash eleven slash sixteen forty-eight it was twelve slash five."),
+        (
+            "A 6in x 6in board, 3x faster, 100k steps.",
+            "A six inches by six inches board, three times faster, one hundred thousand steps.",
+        ),
+        (
+            "A 2600mAh cell, 12 GB, 4000ft.",
+            "A two thousand six hundred milliamp hours cell, twelve gigabytes, four thousand feet.",
+        ),
+        ("It was 12°F, or 5 °C.", "It was twelve degrees Fahrenheit, or five degrees Celsius."),
+        ("Due 2024-05-03.", "Due May third, twenty twenty-four."),
+        ("After World War II, Henry VIII read Chapter IV.", "After World War two, Henry the Eighth read Chapter four."),
+        ("King George V met Pope John Paul II.", "King George the Fifth met Pope John Paul the Second."),
+        ("Then I said: Grant I and an IV drip.", "Then I said: Grant I and an IV drip."),
     ],
 )
 def test_spoken_form(written, spoken):

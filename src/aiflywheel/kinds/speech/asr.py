@@ -11,6 +11,8 @@ Whisper's ``hotwords`` (a prompt that biases decoding towards those spellings).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import importlib.util
 import json
 import os
@@ -123,6 +125,10 @@ def _whisper(folder: Path, threads: int):
     class SharedEncoderWhisper(WhisperModel):
         _last: tuple[np.ndarray, Any] | None = None
 
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.feature_extractor = _MelOncePerWaveform(self.feature_extractor)
+
         def encode(self, features: np.ndarray):
             if self._last is not None and np.array_equal(self._last[0], features):
                 return self._last[1]
@@ -130,10 +136,51 @@ def _whisper(folder: Path, threads: int):
             self._last = (features.copy(), encoded)
             return encoded
 
+        def remembered_encoding(self):
+            """The encoder output of the last window encoded (the one window of a short clip)."""
+            return self._last[1]
+
         def forget(self) -> None:
             self._last = None
+            self.feature_extractor.forget()
 
     return SharedEncoderWhisper(str(folder), device="cpu", compute_type="int8", cpu_threads=threads)
+
+
+class _MelOncePerWaveform:
+    """faster-whisper's log-mel feature extractor, computed once per waveform and on one BLAS thread.
+
+    The predictor computes a clip's features to identify its language, then ``transcribe`` computes
+    them again from the same array: the second call returns the first's result. One BLAS thread
+    because the extractor's only matrix product (80 mel filters by the spectrogram) is small, and
+    OpenBLAS's second thread, woken for it, then busy-waits for about 0.1 CPU second — on two
+    cores, while the encoder or decoder wants both (measured in docs/benchmarks.md).
+    """
+
+    def __init__(self, extractor):
+        self._extractor = extractor
+        self._last: tuple[np.ndarray, tuple, np.ndarray] | None = None
+
+    def __getattr__(self, name: str):
+        return getattr(self._extractor, name)  # sampling_rate, nb_max_frames, time_per_frame, ...
+
+    def __call__(self, waveform: np.ndarray, padding: int = 160, chunk_length: int | None = None) -> np.ndarray:
+        if self._last is not None and self._last[0] is waveform and self._last[1] == (padding, chunk_length):
+            return self._last[2]
+        with _blas().limit(limits=1, user_api="blas"):
+            features = self._extractor(waveform, padding=padding, chunk_length=chunk_length)
+        self._last = (waveform, (padding, chunk_length), features)
+        return features
+
+    def forget(self) -> None:
+        self._last = None
+
+
+@functools.cache
+def _blas():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()  # finding the loaded BLAS libraries takes milliseconds: once per process
 
 
 class AsrPredictor:
@@ -235,30 +282,61 @@ class AsrPredictor:
 
     def _segments(self, sound: audio.Audio, word_timestamps: bool, vad: bool):
         """Decoded segments (a generator) and the language with its probability; call under the lock."""
-        samples = sound.samples.astype(np.float32) / 32768.0
+        samples = np.multiply(sound.samples, 1 / 32768, dtype=np.float32)  # one array, not two
         language, probability = self.language, 1.0
+        # Audio of one 30-s window (without the VAD, which moves its times) is decoded text only, even for word
+        # timings: they come from aligning the text on the window's encoder output (faster-whisper's alignment
+        # pass, the same as with timestamp tokens), and Whisper's timestamp tokens only split a window into
+        # segments. Decoding them costs tokens and errors (base 2.93% against 2.38% on the LJ Speech clips,
+        # docs/benchmarks.md). Longer audio keeps them: they say where the next window starts.
+        one_window = not vad and len(samples) <= self._model.feature_extractor.n_samples
+        timestamp_tokens = word_timestamps and not one_window
         if language is None and not vad:
             # The frames faster-whisper's decoding encodes first (all but the extractor's trailing padding
-            # frame): identified on them, the encoder output is reused by the first window's decoding.
+            # frame): identified on them, the encoder output is reused by the first window's decoding, and
+            # the features themselves by transcribe (the same array, see _MelOncePerWaveform).
             frames = self._model.feature_extractor(samples)[..., :-1]
             language, probability, _ = self._model.detect_language(features=frames)
-        # Without word timings, Whisper's timestamp tokens are not decoded at all: fewer errors on the LJ Speech
-        # clips (base 2.4% against 2.9%) and less work. Word timings keep them: aligned without them, tiny.en
-        # repeated and invented words (17% errors), see docs/benchmarks.md.
         segments, info = self._model.transcribe(
             samples,
             language=language,
             beam_size=self.params.beam_size,
             vad_filter=vad,
-            word_timestamps=word_timestamps,
+            word_timestamps=timestamp_tokens,
             condition_on_previous_text=False,
             temperature=FALLBACK_TEMPERATURES,
             hotwords=" ".join(self.params.hotwords) or None,
-            without_timestamps=not word_timestamps,
+            without_timestamps=not timestamp_tokens,
         )
         if language is None:
             language, probability = info.language, info.language_probability  # identified by faster-whisper
+        if word_timestamps and one_window:
+            content_frames = self._model.feature_extractor(samples).shape[-1] - 1  # the features transcribe made
+            segments = self._aligned(segments, language, content_frames, info.transcription_options)
         return self._forgetting(segments), language, probability
+
+    def _aligned(self, segments: Iterable[Any], language: str, frames: int, options: Any) -> Iterator[Any]:
+        """The segments of one window with word timings: its text aligned on its encoder output."""
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import Word
+
+        model = self._model
+        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language)
+        for segment in segments:
+            window = [{"seek": segment.seek, "start": segment.start, "end": segment.end, "tokens": segment.tokens}]
+            model.add_word_timestamps(
+                [window],
+                tokenizer,
+                model.remembered_encoding(),
+                frames,
+                options.prepend_punctuations,
+                options.append_punctuations,
+                last_speech_timestamp=0.0,
+            )
+            timed = window[0]
+            yield dataclasses.replace(
+                segment, start=timed["start"], end=timed["end"], words=[Word(**word) for word in timed["words"]]
+            )
 
     def _forgetting(self, segments: Iterable[Any]) -> Iterator[Any]:
         # The remembered encoder output (3 MB for base) is only for this transcription.
