@@ -35,7 +35,6 @@ import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -44,9 +43,9 @@ from scipy.optimize import minimize_scalar
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
-from threadpoolctl import ThreadpoolController
 
 from aiflywheel.errors import KindFailed
+from aiflywheel.kinds.components.blas import blas_threads
 
 Embed = Callable[[list[str]], np.ndarray]
 
@@ -312,7 +311,7 @@ class IntentClassifier:
         if len(texts) <= FEW:
             # A turn's one row against the training vectors is bound by memory, not arithmetic: a second BLAS
             # thread only spins (with 15,000 utterances, 8 ms of CPU instead of 2).
-            with _blas().limit(limits=1, user_api="blas"):
+            with blas_threads(1):
                 similarity = vectors @ self.train_vectors_.T
         else:
             similarity = vectors @ self.train_vectors_.T
@@ -387,11 +386,6 @@ class IntentClassifier:
             self.threshold_ = float(np.quantile(scores, self.in_scope_rejection))
         self.cross_validated_accuracy_ = round(float((probabilities.argmax(axis=1) == truth).mean()), 4)
         self.cross_validated_rejection_ = round(float((scores < self.threshold_).mean()), 4)
-
-
-@lru_cache(maxsize=1)
-def _blas() -> ThreadpoolController:
-    return ThreadpoolController()  # finding the BLAS libraries takes milliseconds: once per process
 
 
 def _linear_svm(features: sparse.csr_matrix, labels: np.ndarray, regularization: float):

@@ -20,9 +20,9 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import lapack
-from threadpoolctl import threadpool_limits
 
 from aiflywheel.errors import KindFailed
+from aiflywheel.kinds.components.blas import blas_threads
 
 THREADS = 2
 DENSE_SHARE = 0.95  # see most_taken
@@ -107,7 +107,7 @@ class ItemItem(Model):
         from implicit.nearest_neighbours import BM25Recommender
 
         model = BM25Recommender(K=int(self.settings.get("neighbours", 100)), B=0.75, num_threads=THREADS)
-        with threadpool_limits(1, "blas"), warnings.catch_warnings():
+        with blas_threads(1), warnings.catch_warnings():
             # implicit's own BM25 weighting hands its k-NN a COO matrix, then warns about converting it
             warnings.filterwarnings("ignore", "Method expects CSR input", category=Warning)
             model.fit(_binary(matrix), show_progress=False)
@@ -191,7 +191,7 @@ class Factors(Model):
         raise NotImplementedError
 
     def fit(self, matrix: sp.csr_matrix) -> Factors:
-        with threadpool_limits(1, "blas"):  # implicit's solvers are threaded; BLAS threads under them thrash
+        with blas_threads(1):  # implicit's solvers are threaded; BLAS threads under them thrash
             model = self._implicit_model()
             model.fit(_canonical(matrix), show_progress=False)
         self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
@@ -343,7 +343,7 @@ def _spd_inverse(matrix: np.ndarray, n_items: int) -> np.ndarray:
     LAPACK's potrf + potri take about a sixth of the time of ``np.linalg.inv``'s LU here. The matrix is
     its own transpose, so its Fortran-ordered view is handed to LAPACK without the copy f2py would make.
     """
-    with threadpool_limits(1, "blas"):  # measured: a second BLAS thread slows it on the shared 2 cores
+    with blas_threads(1):  # measured: a second BLAS thread slows it on the shared 2 cores
         factor, info = lapack.spotrf(matrix.T, lower=False, overwrite_a=True)
         if info == 0:
             upper, info = lapack.spotri(factor, lower=False, overwrite_c=True)

@@ -34,9 +34,9 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
 from aiflywheel.kernel.kinds import Progress
+from aiflywheel.kinds.components.blas import blas_threads
 from aiflywheel.kinds.recommender.data import Interactions, user_min
 from aiflywheel.kinds.recommender.metrics import K, ranking_metrics, top_k
 from aiflywheel.kinds.recommender.models import (
@@ -255,7 +255,7 @@ def select(
     # busy-waits after each call and slows the other job). OpenBLAS runs one LAPACK call at a time, so the
     # two λs' inversions queue, each beside the other's scoring. Progress is reported from this thread only.
     with (
-        threadpool_limits(1, "blas"),
+        blas_threads(1),
         ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="recommender-search") as pool,
     ):
         first_end = start + (end - start) * (0.9 if p.search == "full" else 0.7)

@@ -12,7 +12,6 @@ Whisper's ``hotwords`` (a prompt that biases decoding towards those spellings).
 from __future__ import annotations
 
 import dataclasses
-import functools
 import importlib.util
 import json
 import os
@@ -28,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from aiflywheel.errors import InvalidInput
 from aiflywheel.kernel.kinds import Progress
+from aiflywheel.kinds.components.blas import blas_threads
 from aiflywheel.kinds.speech import audio
 
 MANIFEST = "asr.json"
@@ -167,20 +167,13 @@ class _MelOncePerWaveform:
     def __call__(self, waveform: np.ndarray, padding: int = 160, chunk_length: int | None = None) -> np.ndarray:
         if self._last is not None and self._last[0] is waveform and self._last[1] == (padding, chunk_length):
             return self._last[2]
-        with _blas().limit(limits=1, user_api="blas"):
+        with blas_threads(1):
             features = self._extractor(waveform, padding=padding, chunk_length=chunk_length)
         self._last = (waveform, (padding, chunk_length), features)
         return features
 
     def forget(self) -> None:
         self._last = None
-
-
-@functools.cache
-def _blas():
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()  # finding the loaded BLAS libraries takes milliseconds: once per process
 
 
 class AsrPredictor:
