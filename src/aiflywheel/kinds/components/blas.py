@@ -14,12 +14,18 @@ from threadpoolctl import ThreadpoolController
 
 @cache
 def _controller() -> ThreadpoolController:
+    # numpy and scipy each bring their own OpenBLAS; scipy's loads with scipy.linalg, which must come first
+    # or the controller would never see it.
+    import scipy.linalg  # noqa: F401
+
     return ThreadpoolController()
 
 
 def blas_threads(limit: int):
     """A context manager: BLAS runs at most ``limit`` threads in this process while it is open.
 
-    The limit is process-wide, as BLAS's own setting is: callers in several threads share it.
+    The limit is process-wide, as BLAS's own setting is: callers in several threads share it. It
+    reaches the BLAS libraries loaded when it was first used (numpy's and scipy's); a library that
+    checks every loaded BLAS itself (implicit) is better called under ``threadpool_limits``.
     """
     return _controller().limit(limits=limit, user_api="blas")

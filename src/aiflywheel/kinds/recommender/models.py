@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import lapack
+from threadpoolctl import threadpool_limits
 
 from aiflywheel.errors import KindFailed
 from aiflywheel.kinds.components.blas import blas_threads
@@ -107,7 +108,7 @@ class ItemItem(Model):
         from implicit.nearest_neighbours import BM25Recommender
 
         model = BM25Recommender(K=int(self.settings.get("neighbours", 100)), B=0.75, num_threads=THREADS)
-        with blas_threads(1), warnings.catch_warnings():
+        with threadpool_limits(1, "blas"), warnings.catch_warnings():  # implicit checks every loaded BLAS
             # implicit's own BM25 weighting hands its k-NN a COO matrix, then warns about converting it
             warnings.filterwarnings("ignore", "Method expects CSR input", category=Warning)
             model.fit(_binary(matrix), show_progress=False)
@@ -191,7 +192,7 @@ class Factors(Model):
         raise NotImplementedError
 
     def fit(self, matrix: sp.csr_matrix) -> Factors:
-        with blas_threads(1):  # implicit's solvers are threaded; BLAS threads under them thrash
+        with threadpool_limits(1, "blas"):  # implicit's solvers are threaded; it checks every loaded BLAS
             model = self._implicit_model()
             model.fit(_canonical(matrix), show_progress=False)
         self.user_factors = np.asarray(model.user_factors, dtype=np.float32)
