@@ -571,3 +571,42 @@ def test_search_shortcuts_rank_as_the_dense_scores_do():
         fast = _chunk_top(model, history, np.arange(users), seen)
         slow = top_k(model.scores(history, np.arange(users)), seen, 10)
         np.testing.assert_allclose(np.take_along_axis(dense, fast, 1), np.take_along_axis(dense, slow, 1))
+
+
+FULL_SEARCH_AFTER_OPENCV = """
+import warnings
+warnings.simplefilter("error")
+from aiflywheel.kinds.components.blas import blas_threads
+with blas_threads(1):  # the one-scan controller looks before OpenCV's own OpenBLAS is loaded
+    pass
+import cv2  # noqa: F401
+import sys, tempfile
+from pathlib import Path
+import pyarrow.parquet as pq
+from aiflywheel.kernel.ingest import ingest
+from aiflywheel.kernel.kinds import TrainingData, parse_params
+from aiflywheel.kinds.recommender import RecommenderKind
+kind = RecommenderKind()
+example = kind.example()
+work = Path(tempfile.mkdtemp())
+pq.write_table(example.train, work / "raw.parquet")
+(work / "ingest").mkdir()
+ingested = ingest(work / "raw.parquet", work / "ingest")
+class Quiet:
+    def __call__(self, *args): pass
+    def log(self, *args): pass
+params = parse_params(kind, {**example.params, "search": "full"})
+for run in range(2):
+    (work / str(run)).mkdir()
+    kind.train(TrainingData(ingested.path, ingested.columns), params, Quiet(), work / str(run))
+"""
+
+
+def test_implicits_fits_never_meet_a_threaded_blas_whatever_was_loaded_before():
+    """implicit warns (an error in tests) when any loaded OpenBLAS may use two threads as its fit starts; OpenCV
+    brings its own, and a limit on fewer libraries, ended by one search thread, lifted the other's."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", FULL_SEARCH_AFTER_OPENCV], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]

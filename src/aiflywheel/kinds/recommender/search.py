@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from aiflywheel.kernel.kinds import Progress
 from aiflywheel.kinds.components.blas import blas_threads
@@ -254,10 +255,11 @@ def select(
     # first. BLAS keeps one thread per search thread (the limit is process-wide; a second BLAS thread
     # busy-waits after each call and slows the other job). OpenBLAS runs one LAPACK call at a time, so the
     # two λs' inversions queue, each beside the other's scoring. Progress is reported from this thread only.
-    with (
-        blas_threads(1),
-        ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="recommender-search") as pool,
-    ):
+    # implicit checks every loaded BLAS library (OpenCV brings its own) when a fit starts: with its models
+    # in the search, every library is limited for the whole search, or one thread's limit ending could
+    # lift another's. Without them the one-scan controller is enough (numpy's and scipy's BLAS).
+    limit = threadpool_limits(1, "blas") if any(c.algorithm in WIDE for c in candidates) else blas_threads(1)
+    with limit, ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="recommender-search") as pool:
         first_end = start + (end - start) * (0.9 if p.search == "full" else 0.7)
         final_grams = Grams(inter.matrix(everything))
         with_ease = any(c.algorithm == "ease" for c in candidates)
