@@ -1,4 +1,5 @@
 import os
+import signal
 
 import pytest
 
@@ -18,6 +19,27 @@ def test_each_process_gets_its_share_of_the_cores():
     executor.threads_per_task = 3  # as if the machine had 6 cores
     assert executor.submit(os.getenv, "OMP_NUM_THREADS").result(timeout=60) == "3"
     executor.shutdown()
+
+
+def _ctrl_c_handler() -> str:
+    return getattr(signal.getsignal(signal.SIGINT), "__name__", str(signal.getsignal(signal.SIGINT)))
+
+
+def test_a_job_process_takes_ctrl_c_while_it_runs_a_task_and_ignores_it_between_tasks(monkeypatch):
+    """Ctrl-C reaches the whole process group: an idle worker that took it in its queue's lock hung the exit."""
+    from aiflywheel.backends.executor import _prepare_worker
+
+    executor = open_executor("process", 1)
+    assert executor.submit(_ctrl_c_handler).result(timeout=60) == "default_int_handler"
+    executor.shutdown()
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(variable, "0")  # restored after the test, as the handler is below
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        _prepare_worker(1)  # what a new worker process runs before its first task
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_thread_executor_runs_here():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, Protocol
@@ -43,10 +44,10 @@ class ProcessExecutor:
 
     def submit(self, fn: Callable[..., Any], /, *args: Any) -> Future:
         pool = ProcessPoolExecutor(
-            max_workers=1, mp_context=self._context, initializer=_limit_threads, initargs=(self.threads_per_task,)
+            max_workers=1, mp_context=self._context, initializer=_prepare_worker, initargs=(self.threads_per_task,)
         )
         self._pools.add(pool)
-        future = pool.submit(fn, *args)
+        future = pool.submit(_interruptible, fn, *args)
 
         def release(_: Future) -> None:
             self._pools.discard(pool)
@@ -60,9 +61,22 @@ class ProcessExecutor:
             pool.shutdown(wait=wait, cancel_futures=True)
 
 
-def _limit_threads(threads: int) -> None:
+def _prepare_worker(threads: int) -> None:
     for variable in _THREAD_VARIABLES:
         os.environ[variable] = str(threads)
+    # Ctrl-C reaches the server's whole process group. A worker waiting for its task (or for the word to exit)
+    # that took it inside its queue's lock could leave the lock held, and the server's exit then waited for
+    # it forever (seen in CI). Between tasks it is ignored; the server stops its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _interruptible(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` with Ctrl-C raising ``KeyboardInterrupt``, as in any process; ignored again after it."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return fn(*args)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
