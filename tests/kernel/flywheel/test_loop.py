@@ -6,8 +6,11 @@ import time
 
 import pytest
 
+import aiflywheel.kernel.flywheel as flywheel_module
 from aiflywheel.errors import Conflict
+from aiflywheel.kernel.clock import now
 from aiflywheel.kernel.flywheel.events import EventType
+from aiflywheel.kernel.flywheel.policies import write_state
 from aiflywheel.kernel.jobs import JobState
 from aiflywheel.kernel.registry import Stage
 
@@ -214,3 +217,31 @@ def test_a_schedule_triggers_a_retrain(scenario, platform):
     (message,) = scenario.loop.tick()
     assert message.startswith("cancer: scheduled (every 1 s): retrain job")
     assert scenario.loop.tick() == []  # the retrain is in flight
+
+
+def test_a_retrain_by_hand_that_meets_the_loops_write_is_decided_again(scenario, platform, monkeypatch):
+    scenario.deploy()
+    policies = platform.flywheel.policies
+    read = policies.ensure
+    writes = []
+
+    def read_then_the_loop_writes(endpoint):
+        view = read(endpoint)
+        if len(writes) < 2:  # the loop records a drift check between the person's read and write, twice
+            with platform.engine.begin() as conn:
+                writes.append(write_state(conn, view, view.state.model_copy(update={"last_drift_check_at": now()})))
+        return view
+
+    monkeypatch.setattr(policies, "ensure", read_then_the_loop_writes)
+    job = platform.flywheel.retrain("cancer")
+    assert len(writes) == 2
+    state = platform.flywheel.status("cancer").state
+    assert state.job_id == job.id and state.last_drift_check_at is not None
+    cancelled = [j for j in platform.jobs.list() if j.id != job.id and j.type == job.type]
+    assert cancelled and all(j.state == JobState.CANCELLED for j in cancelled)
+
+    writes.clear()
+    monkeypatch.setattr(flywheel_module, "MANUAL_ATTEMPTS", 2)
+    scenario.run()
+    with pytest.raises(Conflict, match="changed meanwhile"):
+        platform.flywheel.retrain("cancer")

@@ -25,6 +25,9 @@ from aiflywheel.kernel.registry import Stage
 if TYPE_CHECKING:
     from aiflywheel.kernel.platform import Platform
 
+# A person's request that meets the loop's own write of the state is decided again this many times in all.
+MANUAL_ATTEMPTS = 3
+
 __all__ = ["Flywheel", "FlywheelEvent", "FlywheelLoop", "FlywheelPolicy", "FlywheelStatus", "PolicyState"]
 
 
@@ -75,13 +78,23 @@ class Flywheel:
         found = self.platform.endpoints.get(endpoint)
         if self.platform.models.champion(found.model) is None:
             raise Conflict(f"endpoint {endpoint!r}: model {found.model!r} has no champion to retrain")
-        view = self.policies.ensure(found)
-        running = job_in_flight(self.platform, view.state)
-        if running is not None:
-            raise Conflict(f"endpoint {endpoint!r} already has flywheel job {running.id} ({running.type}) in flight")
-        if view.state.job_id is not None:  # it ended: release it before starting another
-            view = view.model_copy(update={"state": view.state.model_copy(update={"job_id": None})})
-        return start_retrain(self.platform, view, {"type": "manual"}, "retrain started by hand")
+        # The loop writes this state too (what its triggers saw), so a write can land between our read and
+        # ours: the request is then decided again on the new state instead of refused.
+        attempts_left = MANUAL_ATTEMPTS
+        while True:
+            view = self.policies.ensure(found)
+            running = job_in_flight(self.platform, view.state)
+            if running is not None:
+                in_flight = f"flywheel job {running.id} ({running.type})"
+                raise Conflict(f"endpoint {endpoint!r} already has {in_flight} in flight")
+            if view.state.job_id is not None:  # it ended: release it before starting another
+                view = view.model_copy(update={"state": view.state.model_copy(update={"job_id": None})})
+            try:
+                return start_retrain(self.platform, view, {"type": "manual"}, "retrain started by hand")
+            except Conflict:
+                attempts_left -= 1
+                if attempts_left == 0:
+                    raise
 
     def history(self, endpoint: str, limit: int = 200) -> list[FlywheelEvent]:
         return self.events.list(self.platform.endpoints.get(endpoint).id, limit=limit)
