@@ -64,6 +64,8 @@ from aiflywheel.kinds.speech.ssml import Pause, Prosody, Speech
         ("After World War II, Henry VIII read Chapter IV.", "After World War two, Henry the Eighth read Chapter four."),
         ("King George V met Pope John Paul II.", "King George the Fifth met Pope John Paul the Second."),
         ("Then I said: Grant I and an IV drip.", "Then I said: Grant I and an IV drip."),
+        ("Det. Ray said the panel gives 1.2A.", "Detective Ray said the panel gives one point two A."),
+        ("Loved it #pilot #5 on my list", "Loved it hashtag pilot number five on my list"),
     ],
 )
 def test_spoken_form(written, spoken):

@@ -38,6 +38,8 @@ TITLES = {
     "capt": "captain",
     "lt": "lieutenant",
     "sgt": "sergeant",
+    "det": "detective",
+    "insp": "inspector",
     "rev": "reverend",
     "gov": "governor",
     "sen": "senator",
@@ -149,7 +151,7 @@ _STUCK_UNIT = re.compile(r"(?<=\d)(" + "|".join(STUCK_UNITS) + r")\b")
 _ROMAN = r"(?=[IVXL])(L?X{0,3})(IX|IV|V?I{0,3})\b"
 _COUNTED_ROMAN = re.compile(r"\b(" + "|".join(COUNTED_BY_ROMAN) + r")\s+" + _ROMAN)
 _REGNAL_ROMAN = re.compile(r"\b((?:(?:" + "|".join(REGNAL_TITLES) + r")\s+)?)([A-Z][a-z]+)\s+" + _ROMAN + r"(?!['’-])")
-_DECIMAL = re.compile(r"(?<![\d.])(\d+)\.(\d+)\b")
+_DECIMAL = re.compile(r"(?<![\d.])(\d+)\.(\d+)(?!\d)(?=([^\W\d_])?)")  # "1.2", and "1.2A" (a unit stuck to it)
 _NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*\b")
 # "Baker St." is a street, "St. Paul" a saint: after a capitalised word and not before another.
 _STREET = re.compile(r"(\b[A-Z][a-z]+\s+)St\.(?!\s+[A-Z])")
@@ -157,6 +159,7 @@ _HOUR = re.compile(r"\b(1[0-2]|[1-9])" + _MERIDIEM, re.IGNORECASE)
 _TITLE = re.compile(r"\b(" + "|".join(TITLES) + r")\.(?=\s+(?:[A-Z]|\d))", re.IGNORECASE)
 _ABBREVIATION = re.compile(r"\b(" + "|".join(re.escape(a) for a in ABBREVIATIONS) + r")\.(?!\w)", re.IGNORECASE)
 _UNIT = re.compile(r"(?<=\d)\s?(" + "|".join(re.escape(a) for a in ABBREVIATIONS if a.isalpha()) + r")\b")
+_HASHTAG = re.compile(r"(?<![\w&])#(?=[^\W\d_])")  # "#pilot"; "#5" is a number, "&#39;" an entity
 _INITIALISM = re.compile(r"\b(?:[A-Z]\.){2,}")
 
 
@@ -190,7 +193,8 @@ def spoken_form(text: str) -> str:
     text = _TITLE.sub(lambda m: _keep_case(m.group(1), TITLES[m.group(1).lower()]), text)
     text = _ABBREVIATION.sub(lambda m: ABBREVIATIONS[m.group(1).lower()], text)
     text = _INITIALISM.sub(lambda m: " ".join(m.group(0).replace(".", "")) + " ", text)
-    text = _DECIMAL.sub(lambda m: f"{_cardinal(m.group(1))} point {' '.join(_digit(d) for d in m.group(2))}", text)
+    text = _DECIMAL.sub(_decimal, text)
+    text = _HASHTAG.sub("hashtag ", text)
     text = _NUMBER.sub(lambda m: _cardinal(m.group(0)), text)
     for symbol, words in SYMBOLS.items():
         text = text.replace(symbol, words)
@@ -246,6 +250,11 @@ def _fraction(match: re.Match[str]) -> str:
         name = "quarter" if denominator == 4 else _said(denominator, to="ordinal")
         part = f"{_said(numerator)} {name}{'s' if numerator > 1 else ''}"
     return f"{whole} and {part}" if whole else part
+
+
+def _decimal(match: re.Match[str]) -> str:
+    said = f"{_cardinal(match.group(1))} point {' '.join(_digit(d) for d in match.group(2))}"
+    return said + " " if match.group(3) else said
 
 
 def _digit(digit: str) -> str:
