@@ -23,13 +23,13 @@ def test_each_process_gets_its_share_of_the_cores():
 
 def test_a_job_process_takes_ctrl_c_while_it_runs_a_task_and_ignores_it_between_tasks(monkeypatch):
     """Ctrl-C reaches the whole process group: an idle worker that took it in its queue's lock hung the exit."""
-    from aiflywheel.backends.executor import _prepare_worker
+    from aiflywheel.backends.executor import _THREAD_VARIABLES, _prepare_worker
 
     executor = open_executor("process", 1)
     during_a_task = executor.submit(signal.getsignal, signal.SIGINT).result(timeout=60)  # a stdlib call: no import
     assert during_a_task is signal.default_int_handler
     executor.shutdown()
-    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    for variable in _THREAD_VARIABLES:
         monkeypatch.setenv(variable, "0")  # restored after the test, as the handler is below
     previous = signal.getsignal(signal.SIGINT)
     try:
