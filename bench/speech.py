@@ -6,10 +6,10 @@ Run: ``.venv/bin/python bench/speech.py`` (needs ``pip install -e '.[test,bench-
 - **ASR** on the 40 LJ Speech clips of ``../shared/data/speech`` (202 s of read English):
   Flywheel's ``asr`` predictor — Whisper base (the default) and tiny.en, greedy, each with
   word timings (what an instance gets by default) and text only (``word_timestamps: false``,
-  decoded without timestamp tokens) — and PocketSphinx 5 (its bundled en-us model), the
-  peer, in the same run. WER is ``scoring.word_error_rate``: both sides normalised (numbers
-  as words, no punctuation or apostrophes, American spellings, compounds joined where the
-  other side joins them), so "1802" and "eighteen oh two" agree. Real-time factor = decode
+  decoded without timestamp tokens), and base with ``beam_size: 5`` — and PocketSphinx 5 (its
+  bundled en-us model), the peer, in the same run. WER is ``scoring.word_error_rate``: both
+  sides normalised (numbers as words, no punctuation or apostrophes, American spellings,
+  compounds joined where the other side joins them), so "1802" and "eighteen oh two" agree. Real-time factor = decode
   seconds / audio seconds, per clip; the table gives the median and the total, on
   ``threads`` = 2 cores, and the CPU seconds per audio second (all threads), which a busy
   machine inflates least.
@@ -133,9 +133,11 @@ def rss_mb(pid: int) -> float:
 def bench_asr(limit: int | None) -> list[dict]:
     clips = [(audio.decode((DATA / r["file"]).read_bytes(), 16000, 60), r["transcript"]) for r in lj_rows(limit)]
     results = []
-    for model, words in (("base", True), ("base", False), ("tiny.en", True), ("tiny.en", False)):
-        predictor = AsrPredictor(AsrParams(model=model), CACHE)
-        label = f"Flywheel asr: Whisper {model} int8, greedy, " + ("with word timings" if words else "text only")
+    runs = (("base", 1, True), ("base", 1, False), ("base", 5, True), ("tiny.en", 1, True), ("tiny.en", 1, False))
+    for model, beam, words in runs:
+        predictor = AsrPredictor(AsrParams(model=model, beam_size=beam), CACHE)
+        decoding = "beam 5" if beam == 5 else "greedy"
+        label = f"Flywheel asr: Whisper {model} int8, {decoding}, " + ("with word timings" if words else "text only")
         results.append(run_asr(label, lambda s, p=predictor, w=words: p.transcribe(s, w)["text"], clips))
     results.append(run_asr("PocketSphinx 5.1.1 en-us (peer)", pocketsphinx_transcriber(), clips))
     return results
