@@ -77,12 +77,25 @@ def test_tiny_en_refuses_another_language():
         AsrParams(model="tiny.en", language="de")
 
 
-def test_whisper_base_identifies_the_language_on_the_one_encoder_pass_it_decodes(whisper_base, lj_clips, monkeypatch):
+@pytest.fixture
+def encoder_widths(monkeypatch) -> list[int]:
+    """The width in frames of every window Whisper's encoder is given, in order."""
     from faster_whisper import WhisperModel
+
+    widths, encode = [], WhisperModel.encode
+    monkeypatch.setattr(
+        WhisperModel, "encode", lambda model, features: widths.append(features.shape[-1]) or encode(model, features)
+    )
+    return widths
+
+
+def test_whisper_base_identifies_the_language_on_the_one_encoder_pass_it_decodes(
+    whisper_base, lj_clips, monkeypatch, encoder_widths
+):
     from faster_whisper.feature_extractor import FeatureExtractor
 
-    passes, mel_passes, blas_threads = [], [], []
-    encode, extract = WhisperModel.encode, FeatureExtractor.__call__
+    mel_passes, blas_threads = [], []
+    extract = FeatureExtractor.__call__
 
     def counted_extract(extractor, *args, **kwargs):
         from threadpoolctl import threadpool_info
@@ -92,27 +105,19 @@ def test_whisper_base_identifies_the_language_on_the_one_encoder_pass_it_decodes
         blas_threads.extend(pool["num_threads"] for pool in numpy_blas)  # the BLAS the mel product runs on
         return extract(extractor, *args, **kwargs)
 
-    def counted_encode(model, features):
-        passes.append(1)
-        widths.append(features.shape[-1])
-        return encode(model, features)
-
-    widths = []
-    monkeypatch.setattr(WhisperModel, "encode", counted_encode)
     monkeypatch.setattr(FeatureExtractor, "__call__", counted_extract)
     predictor = whisper_base
     clip = min(lj_clips, key=lambda c: c.seconds)
     sound = decode(clip.path.read_bytes(), 16000, 60)
     for word_timestamps in (False, True):
-        passes.clear()
+        encoder_widths.clear()
         mel_passes.clear()
         answer = predictor.transcribe(sound, word_timestamps=word_timestamps)
         assert answer["language"] == "en" and answer["language_probability"] > 0.5
         assert "opaque" in answer["text"].lower()
-        assert len(passes) == 1  # faster-whisper alone encodes a short clip twice: to identify, then to decode
+        assert len(encoder_widths) == 1  # faster-whisper alone encodes a short clip twice: to identify, then to decode
         assert len(mel_passes) == 1  # and computes its log-mel features twice
-        assert widths == [len(sound.samples) // 160 + 2000]  # the clip and 20 s of silence, not 30 s in all
-        widths.clear()
+        assert encoder_widths == [len(sound.samples) // 160 + 2000]  # the clip and 20 s of silence, not 30 s
     assert set(blas_threads) == {1}  # numpy's second BLAS thread would busy-wait beside the encoder
     assert predictor._model.feature_extractor._last is None  # nothing of the clip is kept after it
     assert predictor._model.frames_to_encode is None
@@ -131,21 +136,15 @@ def test_word_timings_leave_a_short_clips_transcript_as_text_only_decoding_gives
     assert 0 < words[-1]["end_ms"] <= timed["duration_ms"]
 
 
-def test_audio_longer_than_one_window_is_timed_across_windows(whisper_base, lj_clips, monkeypatch):
-    from faster_whisper import WhisperModel
-
-    widths, encode = [], WhisperModel.encode
-    monkeypatch.setattr(
-        WhisperModel, "encode", lambda model, features: widths.append(features.shape[-1]) or encode(model, features)
-    )
+def test_audio_longer_than_one_window_is_timed_across_windows(whisper_base, lj_clips, encoder_widths):
     clips = sorted(lj_clips, key=lambda c: c.seconds)[:9]  # 34 s with the pauses: two 30-s windows
     pause = np.zeros(8000, dtype=np.int16)
     samples = np.concatenate([part for c in clips for part in (decode(c.path.read_bytes(), 16000, 60).samples, pause)])
     whisper_base.transcribe(decode(clips[0].path.read_bytes(), 16000, 60))  # a short clip before leaves no trace
-    widths.clear()
+    encoder_widths.clear()
     answer = whisper_base.transcribe(Audio(samples, 16000))
     assert answer["duration_ms"] > 30_000
-    assert set(widths) == {3000}  # every window of longer audio is Whisper's full 30 s
+    assert set(encoder_widths) == {3000}  # every window of longer audio is Whisper's full 30 s
     reference = " ".join(words_for_scoring(" ".join(c.transcript for c in clips)))
     assert jiwer.wer(reference, " ".join(words_for_scoring(answer["text"]))) < 0.15
     words = answer["words"]
