@@ -9,10 +9,10 @@ Run: ``.venv/bin/python bench/speech.py`` (needs ``pip install -e '.[test,bench-
   decoded without timestamp tokens), and base with ``beam_size: 5`` — and PocketSphinx 5 (its
   bundled en-us model), the peer, in the same run. WER is ``scoring.word_error_rate``: both
   sides normalised (numbers as words, no punctuation or apostrophes, American spellings,
-  compounds joined where the other side joins them), so "1802" and "eighteen oh two" agree. Real-time factor = decode
-  seconds / audio seconds, per clip; the table gives the median and the total, on
-  ``threads`` = 2 cores, and the CPU seconds per audio second (all threads), which a busy
-  machine inflates least.
+  compounds joined where the other side joins them), so "1802" and "eighteen oh two" agree.
+  Real-time factor = decode seconds / audio seconds, per clip; the table gives the median and
+  the total, on ``threads`` = 2 cores, and the CPU seconds per audio second (all threads),
+  which a busy machine inflates least.
 - **TTS** per voice on held-out text: the 40 LJ transcripts as written (with "5, an 8",
   "11 pounds, 15 shillings") and 24 sentences written for this benchmark before it was
   first run (money, times, dates, abbreviations, symbols). Real-time factor = synthesis
